@@ -1,0 +1,24 @@
+#include "dataplane/reflector.h"
+
+#include <cstring>
+
+namespace camp {
+
+void Reflector::on_datagrams(const RxDatagram* rx, size_t n, uint64_t, TxBatch& tx,
+                             WorkerStats& stats) {
+  for (size_t i = 0; i < n; ++i) {
+    TxSlot* s = tx.acquire();
+    if (s == nullptr || s->cap < rx[i].len) {
+      stats.drop(DropReason::endpoint_no_tx_room);
+      continue;
+    }
+    std::memcpy(s->data, rx[i].data, rx[i].len);
+    s->len = rx[i].len;
+    s->tuple = rx[i].tuple;
+    tx.commit();
+  }
+}
+
+uint64_t Reflector::on_timer(uint64_t, TxBatch&, WorkerStats&) { return kNever; }
+
+}  // namespace camp
