@@ -9,6 +9,7 @@ namespace camp {
 
 #define CAMP_DROP_REASONS(X)                                                             \
   X(eth_truncated)          /* shorter than an Ethernet header */                        \
+  X(rx_multiseg)            /* a chained mbuf that could not be made contiguous */      \
   X(eth_not_for_us)         /* destination MAC is neither ours nor broadcast/multicast */ \
   X(eth_unknown_type)       /* EtherType we do not handle (VLAN tags included) */         \
   X(arp_malformed)          /* truncated, or not Ethernet/IPv4 ARP */                     \

@@ -1,0 +1,315 @@
+// campd: the engine. EAL options before `--`, campd's after, as testpmd does.
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_pdump.h>
+#include <rte_vect.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/control_plane.h"
+#include "dataplane/reflector.h"
+#include "drivers/dpdk/null_template.h"
+#include "drivers/dpdk/port.h"
+#include "drivers/dpdk/worker.h"
+#include "tools/campd/options.h"
+
+namespace {
+
+using namespace camp;
+
+std::atomic<bool> g_quit{false};
+
+void on_signal(int) { g_quit.store(true); }
+
+// EAL arguments used when none are given: virtual devices only, no hugepages.
+std::vector<std::string> embedded_eal_args() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return {"-l", cores >= 2 ? "0-1" : "0", "--no-huge", "-m", "512", "--no-pci",
+          "--file-prefix", "camp", "--vdev", "net_tap0,iface=camp0"};
+}
+
+int die(const std::string& msg) {
+  std::fprintf(stderr, "campd: %s\n", msg.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Split at "--": EAL's part, then ours.
+  int split = argc;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--") == 0) {
+      split = i;
+      break;
+    }
+  // Without "--", everything is ours when it looks like campd options and EAL's otherwise; the
+  // DPDK convention is EAL first, so treat a bare list as EAL options.
+  std::vector<char*> ours = {argv[0]};
+  for (int i = split + 1; i < argc; ++i) ours.push_back(argv[i]);
+  for (int i = 1; i < split; ++i)
+    if (std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--help") == 0) {
+      std::fputs(campd::usage(argv[0]).c_str(), stdout);
+      return 0;
+    }
+
+  campd::Options opt;
+  std::string err;
+  switch (campd::parse_options(static_cast<int>(ours.size()), ours.data(), &opt, &err)) {
+    case campd::ParseResult::help: std::fputs(campd::usage(argv[0]).c_str(), stdout); return 0;
+    case campd::ParseResult::error: return die(err + "");
+    case campd::ParseResult::ok: break;
+  }
+
+  std::vector<std::string> eal_args;
+  const bool embedded = split <= 1;
+  if (embedded) {
+    eal_args = embedded_eal_args();
+    campd::PortOptions& p0 = opt.ports[0];
+    if (p0.addr_text.empty()) {
+      campd::add_address(p0, "198.18.0.1", &err);
+      campd::add_address(p0, "2001:2::1", &err);
+    }
+  } else {
+    for (int i = 1; i < split; ++i) eal_args.emplace_back(argv[i]);
+  }
+  if (opt.ports[0].addr_text.empty())
+    return die("port 0 has no address: give --addr ADDR or [port.0] addresses = ...");
+  if (!opt.null_template.empty() && opt.ports[0].local.n_ipv4 == 0)
+    return die("--null-template udp needs an IPv4 address on port 0");
+
+  std::vector<char*> eal_argv = {argv[0]};
+  std::string eal_line;
+  for (auto& a : eal_args) {
+    eal_argv.push_back(a.data());
+    eal_line += (eal_line.empty() ? "" : " ") + a;
+  }
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
+    return die(std::string("EAL init failed: ") + rte_strerror(rte_errno) +
+               (embedded ? " (the embedded default makes a tap device: run as root, or give "
+                           "EAL options with --vdev)"
+                         : ""));
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  // DPDK may use AVX-512 where the CPU has it; the build only asks for corei7.
+  rte_vect_set_max_simd_bitwidth(RTE_VECT_SIMD_512);
+  const bool pdump = rte_pdump_init() == 0;
+
+  int rc = 0;
+  auto fail = [&](const std::string& m) {
+    rc = die(m);
+    return rc;
+  };
+
+  // Workers: one per worker lcore; the main lcore works too when there is no other.
+  std::vector<unsigned> lcores;
+  unsigned lc;
+  RTE_LCORE_FOREACH_WORKER(lc) lcores.push_back(lc);
+  const bool main_works = lcores.empty();
+  if (main_works) lcores.push_back(rte_get_main_lcore());
+  const uint16_t n_workers = static_cast<uint16_t>(lcores.size());
+
+  const uint16_t n_ports = rte_eth_dev_count_avail();
+  if (n_ports == 0) {
+    fail("no ports: give a NIC with -a PCI_ADDR, or a virtual device with --vdev (e.g. net_tap0)");
+    rte_eal_cleanup();
+    return rc;
+  }
+  for (const auto& [id, p] : opt.ports)
+    if (id >= n_ports || !rte_eth_dev_is_valid_port(id)) {
+      fail("port " + std::to_string(id) + " is configured but there are only " +
+           std::to_string(n_ports) + " ports");
+      rte_eal_cleanup();
+      return rc;
+    }
+
+  // Pools sized at start: per worker one rx pool (shared by its queues) and one tx pool.
+  std::vector<std::unique_ptr<dpdk::Worker>> workers;
+  std::vector<std::unique_ptr<WorkerChannel>> channels;
+  std::vector<std::unique_ptr<Reflector>> endpoints;
+  std::vector<rte_mempool*> rx_pools, tx_pools;
+  uint32_t per_worker_desc = 0;
+  for (uint16_t pid = 0; pid < n_ports; ++pid) {
+    const campd::PortOptions& po = opt.ports[pid];
+    per_worker_desc += (opt.rxd ? opt.rxd : po.rxd) + (opt.txd ? opt.txd : po.txd);
+  }
+  const uint32_t n_rx = opt.mbufs ? opt.mbufs : per_worker_desc + 4 * dpdk::kMaxBurst + 1024;
+  const uint32_t n_tx = per_worker_desc + 4 * dpdk::kMaxBurst + 1024;
+  for (uint16_t w = 0; w < n_workers; ++w) {
+    const int socket = static_cast<int>(rte_lcore_to_socket_id(lcores[w]));
+    const std::string rxn = "camp_rx" + std::to_string(w), txn = "camp_tx" + std::to_string(w);
+    rte_mempool* rx = rte_pktmbuf_pool_create(rxn.c_str(), n_rx, 256, 0,
+                                              RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    rte_mempool* tx = rte_pktmbuf_pool_create(txn.c_str(), n_tx, 256, 0,
+                                              RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (!rx || !tx) {
+      fail("cannot create mbuf pools (" + std::to_string(n_rx) + "+" + std::to_string(n_tx) +
+           " mbufs for worker " + std::to_string(w) + "): " + rte_strerror(rte_errno) +
+           "; give EAL more memory (-m) or fewer descriptors");
+      rte_eal_cleanup();
+      return rc;
+    }
+    rx_pools.push_back(rx);
+    tx_pools.push_back(tx);
+    auto wk = std::make_unique<dpdk::Worker>();
+    wk->id = w;
+    wk->tx_pool = tx;
+    channels.push_back(std::make_unique<WorkerChannel>());
+    endpoints.push_back(std::make_unique<Reflector>());
+    wk->channel = channels.back().get();
+    wk->endpoint = endpoints.back().get();
+    wk->quit = &g_quit;
+    wk->settings = opt.worker;
+    workers.push_back(std::move(wk));
+  }
+
+  // Ports: a queue pair per worker (as many as the port has).
+  std::vector<std::unique_ptr<dpdk::Port>> ports;
+  control::EngineInfo info;
+  for (uint16_t pid = 0; pid < n_ports; ++pid) {
+    campd::PortOptions& po = opt.ports[pid];
+    dpdk::PortConfig pc;
+    pc.port_id = pid;
+    pc.queues = n_workers;
+    pc.rxd = opt.rxd ? opt.rxd : po.rxd;
+    pc.txd = opt.txd ? opt.txd : po.txd;
+    pc.local = po.local;
+    pc.local.udp_port = opt.udp_port;
+    auto port = std::make_unique<dpdk::Port>();
+    if (!dpdk::open_port(pc, rx_pools, port.get(), &err)) {
+      fail(err);
+      for (auto& p : ports) dpdk::close_port(p->port_id);
+      rte_eal_cleanup();
+      return rc;
+    }
+    for (uint16_t q = 0; q < port->queues; ++q) {
+      dpdk::Worker& w = *workers[q];
+      dpdk::WorkerQueue& wq = w.queues[w.n_queues++];
+      wq.port = pid;
+      wq.queue = q;
+      wq.local = &port->local;
+      wq.rx_cksum = port->rx_cksum_offload;
+      wq.ip_offload = port->ip_cksum_offload;
+      wq.l4_offload = port->l4_cksum_offload;
+    }
+    control::PortInfo pi;
+    pi.port_id = pid;
+    pi.name = port->name;
+    pi.driver = port->driver;
+    pi.mac = dpdk::mac_to_string(port->local.mac);
+    pi.addresses = po.addr_text;
+    pi.rx_queues = pi.tx_queues = port->queues;
+    pi.rss = port->rss;
+    pi.ip_cksum_offload = port->ip_cksum_offload;
+    pi.l4_cksum_offload = port->l4_cksum_offload;
+    info.ports.push_back(pi);
+    std::printf("campd: port %u %s (%s) mac %s, %u queue pair(s)%s, addresses:", pid,
+                port->name.c_str(), port->driver.c_str(), pi.mac.c_str(), port->queues,
+                port->rss ? " with RSS" : "");
+    for (const auto& a : po.addr_text) std::printf(" %s", a.c_str());
+    std::printf("\n");
+    ports.push_back(std::move(port));
+  }
+  if (opt.null_template == "udp")
+    for (rte_mempool* mp : rx_pools) dpdk::fill_udp_template(mp, ports[0]->local);
+
+  info.version = "0.1.0";
+  info.endpoint = "reflector";
+  info.eal_args = eal_line;
+  info.udp_port = opt.udp_port;
+  for (uint16_t w = 0; w < n_workers; ++w) {
+    control::WorkerInfo wi;
+    wi.id = w;
+    wi.lcore = lcores[w];
+    for (unsigned i = 0; i < workers[w]->n_queues; ++i)
+      wi.queues.emplace_back(workers[w]->queues[i].port, workers[w]->queues[i].queue);
+    info.workers.push_back(wi);
+  }
+  info.port_counters = [](uint16_t pid, control::PortCounters& c) {
+    rte_eth_stats s;
+    if (rte_eth_stats_get(pid, &s) != 0) return false;
+    c.ipackets = s.ipackets;
+    c.opackets = s.opackets;
+    c.ibytes = s.ibytes;
+    c.obytes = s.obytes;
+    c.imissed = s.imissed;
+    c.ierrors = s.ierrors;
+    c.oerrors = s.oerrors;
+    c.rx_nombuf = s.rx_nombuf;
+    rte_eth_link link;
+    if (rte_eth_link_get_nowait(pid, &link) == 0) {
+      c.link_up = link.link_status == RTE_ETH_LINK_UP;
+      c.link_speed_mbps = link.link_speed;
+    }
+    return true;
+  };
+  info.request_quit = [] { g_quit.store(true); };
+
+  std::vector<WorkerChannel*> chans;
+  for (auto& c : channels) chans.push_back(c.get());
+  control::ControlPlane control(info, chans);
+  const std::string sock = opt.ctl_socket.empty() ? control::kDefaultSocketPath : opt.ctl_socket;
+  if (!control.start(sock, opt.telemetry, &err)) {
+    fail(err);
+    for (auto& p : ports) dpdk::close_port(p->port_id);
+    rte_eal_cleanup();
+    return rc;
+  }
+
+  for (uint16_t w = main_works ? 1 : 0; w < n_workers; ++w)
+    rte_eal_remote_launch(dpdk::worker_main, workers[w].get(), lcores[w]);
+  std::printf("campd: %u worker(s) on lcore(s)", n_workers);
+  for (unsigned l : lcores) std::printf(" %u", l);
+  std::printf(", UDP port %u (%s), campctl socket %s%s%s; ready\n", opt.udp_port,
+              info.endpoint.c_str(), sock.c_str(), opt.telemetry ? ", telemetry /camp/*" : "",
+              pdump ? ", pdump enabled" : "");
+  std::fflush(stdout);
+
+  // The main thread's duties: the prompt or waiting for a signal or the duration.
+  auto duties = [&] {
+    const auto start = std::chrono::steady_clock::now();
+    std::thread prompt;
+    if (opt.interactive) prompt = std::thread([&] { control::run_interactive(control, g_quit); });
+    while (!g_quit.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (opt.duration_s > 0 &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >=
+              opt.duration_s)
+        g_quit.store(true);
+    }
+    if (prompt.joinable()) {
+      if (!opt.interactive) prompt.join();
+      else prompt.detach();  // cmdline blocks in read(); the process is ending
+    }
+  };
+  if (main_works) {
+    std::thread t(duties);
+    dpdk::worker_main(workers[0].get());
+    t.join();
+  } else {
+    duties();
+  }
+  rte_eal_mp_wait_lcore();
+  control.stop();
+
+  std::vector<WorkerTelemetry> final_tel;
+  for (auto& w : workers) final_tel.push_back(WorkerTelemetry{w->id, 0, 0, w->stats, w->settings});
+  std::printf("%s\n", control::format_stats(final_tel, info, opt.final_json).c_str());
+  for (auto& p : ports) dpdk::close_port(p->port_id);
+  if (pdump) rte_pdump_uninit();
+  rte_eal_cleanup();
+  return rc;
+}

@@ -1,0 +1,48 @@
+// campd's own options (after `--`) and its INI configuration file (rte_cfgfile). Defaults, then
+// the file, then flags. Every bad value names its key and why, before anything starts.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dataplane/worker_settings.h"
+#include "drivers/net/l2l3.h"
+
+namespace camp::campd {
+
+struct PortOptions {
+  net::LocalAddrs local;             // addresses only; mac and link-local come from the port
+  std::vector<std::string> addr_text;
+  uint16_t rxd = 1024;
+  uint16_t txd = 1024;
+};
+
+struct Options {
+  std::string config_file;
+  uint16_t udp_port = 4433;
+  std::string ctl_socket;            // empty: control::kDefaultSocketPath
+  bool interactive = false;
+  bool telemetry = true;
+  double duration_s = 0;             // stop after this long; 0 = run until SIGINT/SIGTERM
+  bool final_json = false;           // print final counters as JSON instead of text
+  uint32_t mbufs = 0;                // per-worker rx pool size; 0 = sized from descriptors
+  std::string null_template;         // "udp": fill rx pools with a UDP datagram (net_null as generator)
+  std::map<uint16_t, PortOptions> ports;
+  uint16_t rxd = 0, txd = 0;         // --rxd/--txd: override every port's; 0 = as configured
+  WorkerSettings worker;
+};
+
+enum class ParseResult { ok, help, error };
+
+// argv here is campd's part (after `--`), argv[0] being the program name.
+ParseResult parse_options(int argc, char** argv, Options* out, std::string* err);
+// Loads and validates an INI file into *out (called by parse_options for --config).
+bool load_config(const std::string& path, Options* out, std::string* err);
+// Parses "ADDR" for an IPv4 or IPv6 address into the port's LocalAddrs.
+bool add_address(PortOptions& p, const std::string& text, std::string* err);
+
+std::string usage(const char* prog);
+
+}  // namespace camp::campd
