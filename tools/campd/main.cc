@@ -290,10 +290,7 @@ int main(int argc, char** argv) {
               opt.duration_s)
         g_quit.store(true);
     }
-    if (prompt.joinable()) {
-      if (!opt.interactive) prompt.join();
-      else prompt.detach();  // cmdline blocks in read(); the process is ending
-    }
+    if (prompt.joinable()) prompt.join();  // it sees quit within 100 ms and restores the tty
   };
   if (main_works) {
     std::thread t(duties);

@@ -1,0 +1,117 @@
+#include "control/commands.h"
+
+#include <rte_log.h>
+
+#include <charconv>
+
+namespace camp::control {
+namespace {
+
+// Index i holds the name of DPDK log level i + 1 (RTE_LOG_EMERG is 1, RTE_LOG_DEBUG is 8).
+constexpr std::string_view kLevelNames[] = {"emerg",   "alert",  "crit", "err",
+                                            "warning", "notice", "info", "debug"};
+static_assert(std::size(kLevelNames) == RTE_LOG_DEBUG);
+
+std::string level_list() {
+  std::string out;
+  for (const auto n : kLevelNames) out += std::string(out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string_view> split_words(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+    if (j > i) out.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::string known_keys() {
+  std::string out;
+  for (const auto& k : kWorkerKeys) out += std::string(k.name) + ", ";
+  return out + std::string(kLogLevelKey);
+}
+
+std::string known_commands() { return "status, ports, workers, stats, set, stop, help"; }
+
+std::string help_text() {
+  std::string out =
+      "commands:\n"
+      "  status             version, pid, uptime, endpoint, UDP port, ports, workers, EAL "
+      "args, totals\n"
+      "  ports              every port: driver, MAC, addresses, queues, offloads, link, "
+      "counters\n"
+      "  workers            every worker: lcore, queues, counters, current settings\n"
+      "  stats [--json]     totals, per-worker counters, drops by reason, port counters\n"
+      "  stats reset        zero every worker's counters\n"
+      "  set KEY VALUE      change a setting on every worker (or the engine's log level)\n"
+      "  stop               stop campd\n"
+      "  help               this text\n"
+      "keys:\n";
+  for (const auto& k : kWorkerKeys) {
+    std::string line = "  " + std::string(k.name);
+    line.resize(21, ' ');
+    out += line + std::string(k.help) + " [" + std::to_string(k.min) + ".." +
+           std::to_string(k.max) + ", default " + std::to_string(k.def) + "]\n";
+  }
+  std::string line = "  " + std::string(kLogLevelKey);
+  line.resize(21, ' ');
+  out += line + "DPDK's global log level: " + level_list() + " or 1..8\n";
+  return out;
+}
+
+bool parse_key_value(const WorkerKeyInfo& key, std::string_view text, uint64_t* out,
+                     std::string* err) {
+  uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [p, ec] = std::from_chars(text.data(), end, v, 10);
+  const std::string name(key.name);
+  const std::string range = std::to_string(key.min) + ".." + std::to_string(key.max);
+  if (text.empty() || ec == std::errc::invalid_argument || p != end) {
+    *err =
+        "value '" + std::string(text) + "' for " + name + " is not a number (want " + range + ")";
+    return false;
+  }
+  if (ec == std::errc::result_out_of_range || v < key.min || v > key.max) {
+    *err = name + " must be in " + range + " (got " + std::string(text) + ")";
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool parse_log_level(std::string_view text, uint32_t* level, std::string* err) {
+  for (size_t i = 0; i < std::size(kLevelNames); ++i) {
+    if (text == kLevelNames[i]) {
+      *level = static_cast<uint32_t>(i + 1);
+      return true;
+    }
+  }
+  uint32_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [p, ec] = std::from_chars(text.data(), end, v, 10);
+  if (!text.empty() && ec == std::errc() && p == end && v >= RTE_LOG_EMERG && v <= RTE_LOG_DEBUG) {
+    *level = v;
+    return true;
+  }
+  *err = "log_level must be one of " + level_list() + " or 1..8 (got '" + std::string(text) + "')";
+  return false;
+}
+
+std::string_view log_level_name(uint32_t level) {
+  if (level >= RTE_LOG_EMERG && level <= RTE_LOG_DEBUG) return kLevelNames[level - 1];
+  return "unknown";
+}
+
+uint32_t current_log_level() { return rte_log_get_global_level(); }
+
+void set_log_level(uint32_t level) { rte_log_set_global_level(level); }
+
+}  // namespace camp::control

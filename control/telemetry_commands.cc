@@ -1,0 +1,193 @@
+#include "control/telemetry_commands.h"
+
+#include <rte_telemetry.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+
+#include "control/commands.h"
+#include "control/control_plane.h"
+#include "control/stats_format.h"
+
+namespace camp::control {
+namespace {
+
+std::mutex g_mu;  // guards g_cp and is held for the whole of a call
+ControlPlane* g_cp = nullptr;
+bool g_registered = false;
+
+// Telemetry keeps strings in fixed 128-byte slots; cut ours to fit rather than fail.
+void add_str(rte_tel_data* d, const char* name, const std::string& v) {
+  const std::string cut = v.substr(0, RTE_TEL_MAX_STRING_LEN - 1);
+  rte_tel_data_add_dict_string(d, name, cut.c_str());
+}
+
+// Counters with telemetry-safe names: drops appear as drop_<reason>.
+void add_counters(rte_tel_data* d, const WorkerStats& s) {
+  for (const auto& f : kStatFields)
+    rte_tel_data_add_dict_u64(d, std::string(f.name).c_str(), s.*f.member);
+  rte_tel_data_add_dict_u64(d, "dropped", s.dropped());
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    const std::string name = "drop_" + std::string(drop_reason_name(static_cast<DropReason>(i)));
+    rte_tel_data_add_dict_u64(d, name.c_str(), s.drops[i]);
+  }
+}
+
+// "/camp/ports,3" → 3; false when params are absent.
+bool param_index(const char* params, size_t* out, bool* given) {
+  *given = params && *params;
+  if (!*given) return true;
+  const char* end = params + std::strlen(params);
+  const auto [p, ec] = std::from_chars(params, end, *out, 10);
+  return ec == std::errc() && p == end;
+}
+
+int cb_stats(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_cp) return -ENODEV;
+  const Sample s = g_cp->sample();
+  rte_tel_data_start_dict(d);
+  add_counters(d, total_of(s.workers));
+  uint64_t stale = 0;
+  for (const uint8_t x : s.stale) stale += x;
+  rte_tel_data_add_dict_u64(d, "workers", s.workers.size());
+  rte_tel_data_add_dict_u64(d, "stale_workers", stale);
+  return 0;
+}
+
+int cb_status(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_cp) return -ENODEV;
+  const EngineInfo& info = g_cp->info();
+  const Sample s = g_cp->sample();
+  const WorkerStats t = total_of(s.workers);
+  rte_tel_data_start_dict(d);
+  add_str(d, "version", info.version);
+  rte_tel_data_add_dict_u64(d, "pid", static_cast<uint64_t>(getpid()));
+  rte_tel_data_add_dict_u64(d, "uptime_s", static_cast<uint64_t>(g_cp->uptime_s()));
+  add_str(d, "endpoint", info.endpoint);
+  rte_tel_data_add_dict_u64(d, "udp_port", info.udp_port);
+  rte_tel_data_add_dict_u64(d, "ports", info.ports.size());
+  rte_tel_data_add_dict_u64(d, "workers", s.workers.size());
+  add_str(d, "eal_args", info.eal_args);
+  add_str(d, "log_level", std::string(log_level_name(current_log_level())));
+  rte_tel_data_add_dict_u64(d, "rx_packets", t.rx_packets);
+  rte_tel_data_add_dict_u64(d, "tx_packets", t.tx_packets);
+  rte_tel_data_add_dict_u64(d, "dropped", t.dropped());
+  return 0;
+}
+
+int cb_ports(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_cp) return -ENODEV;
+  const EngineInfo& info = g_cp->info();
+  size_t want = 0;
+  bool given = false;
+  if (!param_index(params, &want, &given)) return -EINVAL;
+  if (!given) {  // like /ethdev/list: the ids; /camp/ports,ID gives one port
+    rte_tel_data_start_array(d, RTE_TEL_U64_VAL);
+    for (const PortInfo& p : info.ports) rte_tel_data_add_array_u64(d, p.port_id);
+    return 0;
+  }
+  for (const PortInfo& p : info.ports) {
+    if (p.port_id != want) continue;
+    PortCounters c;
+    const bool have = port_counters(info, p.port_id, &c);
+    std::string addrs;
+    for (const auto& a : p.addresses) addrs += (addrs.empty() ? "" : " ") + a;
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_u64(d, "port", p.port_id);
+    add_str(d, "name", p.name);
+    add_str(d, "driver", p.driver);
+    add_str(d, "mac", p.mac);
+    add_str(d, "addresses", addrs);
+    rte_tel_data_add_dict_u64(d, "rx_queues", p.rx_queues);
+    rte_tel_data_add_dict_u64(d, "tx_queues", p.tx_queues);
+    rte_tel_data_add_dict_u64(d, "rss", p.rss);
+    rte_tel_data_add_dict_u64(d, "ip_cksum_offload", p.ip_cksum_offload);
+    rte_tel_data_add_dict_u64(d, "l4_cksum_offload", p.l4_cksum_offload);
+    rte_tel_data_add_dict_u64(d, "counters_available", have);
+    rte_tel_data_add_dict_u64(d, "link_up", c.link_up);
+    rte_tel_data_add_dict_u64(d, "link_speed_mbps", c.link_speed_mbps);
+    rte_tel_data_add_dict_u64(d, "ipackets", c.ipackets);
+    rte_tel_data_add_dict_u64(d, "opackets", c.opackets);
+    rte_tel_data_add_dict_u64(d, "ibytes", c.ibytes);
+    rte_tel_data_add_dict_u64(d, "obytes", c.obytes);
+    rte_tel_data_add_dict_u64(d, "imissed", c.imissed);
+    rte_tel_data_add_dict_u64(d, "ierrors", c.ierrors);
+    rte_tel_data_add_dict_u64(d, "oerrors", c.oerrors);
+    rte_tel_data_add_dict_u64(d, "rx_nombuf", c.rx_nombuf);
+    return 0;
+  }
+  return -EINVAL;
+}
+
+int cb_workers(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_cp) return -ENODEV;
+  size_t want = 0;
+  bool given = false;
+  if (!param_index(params, &want, &given)) return -EINVAL;
+  if (!given) {
+    rte_tel_data_start_array(d, RTE_TEL_U64_VAL);
+    for (size_t w = 0; w < g_cp->worker_count(); ++w) rte_tel_data_add_array_u64(d, w);
+    return 0;
+  }
+  if (want >= g_cp->worker_count()) return -EINVAL;
+  const Sample s = g_cp->sample();
+  const WorkerTelemetry& t = s.workers[want];
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "worker", want);
+  rte_tel_data_add_dict_int(d, "lcore", static_cast<int>(lcore_of(g_cp->info(), want)));
+  rte_tel_data_add_dict_u64(d, "stale", s.stale[want]);
+  add_counters(d, t.stats);
+  // Prefixed: the idle_polls setting and the idle_polls counter are different things.
+  for (const auto& k : kWorkerKeys)
+    rte_tel_data_add_dict_u64(d, ("setting_" + std::string(k.name)).c_str(), t.settings.get(k.key));
+  return 0;
+}
+
+}  // namespace
+
+bool telemetry_attach(ControlPlane* cp, std::string* err) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (g_cp && g_cp != cp) {
+    *err = "the /camp/* telemetry commands are already served by another control plane";
+    return false;
+  }
+  if (!g_registered) {
+    struct {
+      const char* cmd;
+      telemetry_cb fn;
+      const char* help;
+    } const cmds[] = {
+        {"/camp/stats", cb_stats, "camp: engine totals and drops by reason. No parameters"},
+        {"/camp/status", cb_status, "camp: version, uptime, endpoint, counts. No parameters"},
+        {"/camp/ports", cb_ports,
+         "camp: port ids, or one port's info and counters. Parameter: port id"},
+        {"/camp/workers", cb_workers,
+         "camp: worker ids, or one worker's counters and settings. "
+         "Parameter: worker id"},
+    };
+    for (const auto& c : cmds) {
+      const int r = rte_telemetry_register_cmd(c.cmd, c.fn, c.help);
+      if (r != 0) {
+        *err = std::string("cannot register telemetry command ") + c.cmd + ": " + std::strerror(-r);
+        return false;
+      }
+    }
+    g_registered = true;
+  }
+  g_cp = cp;
+  return true;
+}
+
+void telemetry_detach(ControlPlane* cp) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (g_cp == cp) g_cp = nullptr;
+}
+
+}  // namespace camp::control

@@ -1,0 +1,155 @@
+// The /camp/* rte_telemetry commands through DPDK's real telemetry socket, as dpdk-telemetry.py
+// reads them: a minimal EAL (no hugepages, no PCI) is started in this process. Skipped when the
+// EAL cannot start here.
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/control_plane.h"
+#include "tests/control/fake_worker.h"
+#include "tests/control/mini_json.h"
+
+namespace camp::control {
+namespace {
+
+using camp::testing::FakeWorker;
+using camp::testing::Json;
+
+std::string g_eal_error;
+
+// Sends one telemetry request the way dpdk-telemetry.py does; returns the JSON reply or "".
+std::string telemetry(const std::string& request) {
+  const std::string path = std::string(rte_eal_get_runtime_dir()) + "/dpdk_telemetry.v2";
+  const int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  std::vector<char> buf(1 << 16);
+  // The server greets first (version, pid, max_output_len).
+  if (recv(fd, buf.data(), buf.size(), 0) <= 0 ||
+      send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return "";
+  }
+  const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+  close(fd);
+  return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : "";
+}
+
+class Telemetry : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string prefix = "--file-prefix=camp-ctl-tel-" + std::to_string(getpid());
+    std::vector<std::string> args = {
+        "control_telemetry_test", "--no-huge", "--no-pci", "-l", "0", "-m", "64",
+        "--log-level=error",      prefix};
+    std::vector<char*> argv;
+    for (auto& s : args) argv.push_back(s.data());
+    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0)
+      g_eal_error = "the EAL would not start here";
+  }
+  static void TearDownTestSuite() {
+    if (g_eal_error.empty()) rte_eal_cleanup();
+  }
+  void SetUp() override {
+    if (!g_eal_error.empty()) GTEST_SKIP() << g_eal_error;
+  }
+};
+
+TEST_F(Telemetry, CampCommandsAnswerWithTheEngineNumbers) {
+  EngineInfo info;
+  info.version = "9.9.9";
+  info.endpoint = "reflector";
+  info.udp_port = 4433;
+  info.workers = {{0, 1, {{0, 0}}}, {1, 2, {{0, 1}}}};
+  info.ports.push_back(
+      PortInfo{0, "net_tap0", "net_tap", "02:00:00:00:00:01", {"198.18.0.1/24"}, 2, 2});
+  info.port_counters = [](uint16_t, PortCounters& c) {
+    c.ipackets = 321;
+    c.link_up = true;
+    return true;
+  };
+  FakeWorker w0(0), w1(1);
+  w0.stats.udp_rx = 100;
+  w1.stats.udp_rx = 20;
+  w1.stats.drop(DropReason::udp_port_closed, 3);
+  ControlPlane cp(info, {&w0.channel, &w1.channel});
+  const std::string sock = "/tmp/camp-ctl-tel-" + std::to_string(getpid()) + ".sock";
+  std::string err;
+  ASSERT_TRUE(cp.start(sock, true, &err)) << err;
+  w0.start();
+  w1.start();
+  w1.add_rx(7);
+  ASSERT_TRUE(w1.wait_applied());
+
+  Json j;
+  std::string r = telemetry("/camp/stats");
+  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
+  const Json* s = j.get("/camp/stats");
+  ASSERT_NE(s, nullptr) << r;
+  EXPECT_EQ(s->get("udp_rx")->u64(), 120u) << r;
+  EXPECT_EQ(s->get("rx_packets")->u64(), 7u) << r;
+  EXPECT_EQ(s->get("dropped")->u64(), 3u) << r;
+  EXPECT_EQ(s->get("drop_udp_port_closed")->u64(), 3u) << r;
+  EXPECT_EQ(s->get("drop_eth_truncated")->u64(), 0u) << r;
+  EXPECT_EQ(s->get("stale_workers")->u64(), 0u) << r;
+  EXPECT_NE(r.find("\"udp_rx\":120"), std::string::npos) << r;
+
+  r = telemetry("/camp/status");
+  j = Json{};
+  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
+  EXPECT_EQ(j.at("/camp/status")->get("version")->text, "9.9.9") << r;
+  EXPECT_EQ(j.at("/camp/status")->get("pid")->u64(), static_cast<uint64_t>(getpid())) << r;
+  EXPECT_EQ(j.at("/camp/status")->get("workers")->u64(), 2u) << r;
+
+  r = telemetry("/camp/ports");
+  j = Json{};
+  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
+  ASSERT_EQ(j.get("/camp/ports")->items.size(), 1u) << r;
+  r = telemetry("/camp/ports,0");
+  j = Json{};
+  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
+  EXPECT_EQ(j.get("/camp/ports")->get("ipackets")->u64(), 321u) << r;
+  EXPECT_EQ(j.get("/camp/ports")->get("name")->text, "net_tap0") << r;
+
+  r = telemetry("/camp/workers,1");
+  j = Json{};
+  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
+  EXPECT_EQ(j.get("/camp/workers")->get("udp_rx")->u64(), 20u) << r;
+  EXPECT_EQ(j.get("/camp/workers")->get("setting_rx_burst")->u64(), 32u) << r;
+  EXPECT_EQ(j.get("/camp/workers")->get("lcore")->u64(), 2u) << r;
+  r = telemetry("/camp/workers,7");  // no such worker: telemetry answers null
+  EXPECT_NE(r.find("null"), std::string::npos) << r;
+
+  // Once stopped the commands stay registered but no longer reach this control plane.
+  cp.stop();
+  r = telemetry("/camp/stats");
+  EXPECT_NE(r.find("null"), std::string::npos) << r;
+  // And a new one can take them over.
+  ControlPlane again(info, {&w0.channel, &w1.channel});
+  ASSERT_TRUE(again.start(sock, true, &err)) << err;
+  ControlPlane third(info, {});
+  EXPECT_FALSE(third.start(sock + "3", true, &err));
+  EXPECT_NE(err.find("already served"), std::string::npos) << err;
+  r = telemetry("/camp/stats");
+  EXPECT_NE(r.find("\"udp_rx\":120"), std::string::npos) << r;
+  again.stop();
+  w0.join();
+  w1.join();
+}
+
+}  // namespace
+}  // namespace camp::control
