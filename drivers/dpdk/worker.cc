@@ -129,7 +129,7 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
       rte_mbuf* m = txm[i];
       const TxSlot& s = slots[i];
       const uint16_t hr = net::udp_headroom(s.tuple.local.family);
-      rte_pktmbuf_adj(m, kTxHeadroom - hr);  // frame starts hr bytes before the payload
+      m->data_off += kTxHeadroom - hr;  // the frame starts hr bytes before the payload
       const uint16_t len = net::build_udp(rte_pktmbuf_mtod(m, uint8_t*), s.len, s.tuple,
                                           q.local->mac, q.ip_offload, q.l4_offload);
       m->data_len = m->pkt_len = len;
