@@ -47,9 +47,17 @@ struct Tuple {
   uint8_t next_hop_mac[6] = {};
 };
 
+// No driver buffer behind it: a slot holding a fresh buffer, or a datagram whose buffer the
+// driver cannot lend back for a reply.
+inline constexpr uint8_t kNoRxBuf = 0xff;
+// In-place replies name their datagram by a bit in a 64-bit mask.
+inline constexpr uint8_t kMaxInPlace = 64;
+
 struct RxDatagram {
   const uint8_t* data = nullptr;
   uint16_t len = 0;
+  uint16_t room = 0;          // bytes from data to the end of the driver's buffer
+  uint8_t buf_id = kNoRxBuf;  // the driver's handle for the buffer (< kMaxInPlace), if lendable
   Tuple tuple;
 };
 
@@ -57,16 +65,51 @@ struct TxSlot {
   uint8_t* data = nullptr;  // where the UDP payload goes
   uint16_t cap = 0;         // bytes available at data
   uint16_t len = 0;         // payload bytes written
+  uint8_t rx_buf = kNoRxBuf;  // set when the slot is a received datagram's own buffer
   Tuple tuple;              // local = our address and port; remote = destination
 };
 
 // A batch of tx slots lent by the driver for one call into the endpoint. The endpoint fills slots
 // in order with acquire()/commit(); the driver adds the headers and sends the committed ones.
+// Slots get their buffers from the driver up front, or on demand through a provider (so a burst
+// answered in place costs no fresh buffers at all).
 class TxBatch {
  public:
+  // Gives `slot` a fresh buffer (data, cap); false when none is left.
+  using Provider = bool (*)(void* ctx, TxSlot* slot, uint16_t index);
+
+  // Every slot already has its buffer.
   TxBatch(TxSlot* slots, uint16_t n) : slots_(slots), avail_(n) {}
-  // The next free slot, or nullptr when the batch is full.
-  TxSlot* acquire() { return used_ < avail_ ? &slots_[used_] : nullptr; }
+  // Slots get buffers on demand; their data must start out nullptr.
+  TxBatch(TxSlot* slots, uint16_t n, Provider p, void* ctx)
+      : slots_(slots), avail_(n), provider_(p), ctx_(ctx) {}
+
+  // The next free slot with a fresh buffer, or nullptr when the batch or the driver's buffers
+  // are exhausted.
+  TxSlot* acquire() {
+    if (used_ >= avail_) return nullptr;
+    TxSlot* s = &slots_[used_];
+    s->rx_buf = kNoRxBuf;
+    if (s->data == nullptr && (provider_ == nullptr || !provider_(ctx_, s, used_))) return nullptr;
+    s->len = 0;
+    return s;
+  }
+  // A slot for answering `rx`, backed by rx's own buffer when the driver lends it: the payload is
+  // already at data, so a reply of the same bytes needs no copy, and anything up to cap bytes may
+  // be written there instead (rx.data is then overwritten). Each datagram's buffer is lent once;
+  // otherwise (or when the driver does not lend buffers) this is acquire(), and the caller copies.
+  TxSlot* acquire_in_place(const RxDatagram& rx) {
+    if (used_ >= avail_) return nullptr;
+    TxSlot* s = &slots_[used_];
+    const uint64_t bit = rx.buf_id < kMaxInPlace ? uint64_t{1} << rx.buf_id : 0;
+    if (bit == 0 || (lent_ & bit) || s->data != nullptr) return acquire();
+    lent_ |= bit;
+    s->data = const_cast<uint8_t*>(rx.data);
+    s->cap = rx.room;
+    s->len = 0;
+    s->rx_buf = rx.buf_id;
+    return s;
+  }
   void commit() { ++used_; }
   uint16_t used() const { return used_; }
   uint16_t available() const { return avail_; }
@@ -76,6 +119,9 @@ class TxBatch {
   TxSlot* slots_;
   uint16_t avail_;
   uint16_t used_ = 0;
+  uint64_t lent_ = 0;
+  Provider provider_ = nullptr;
+  void* ctx_ = nullptr;
 };
 
 class Endpoint {

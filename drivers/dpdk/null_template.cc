@@ -25,18 +25,15 @@ void write_one(rte_mempool*, void* opaque, void* obj, unsigned) {
 uint16_t fill_udp_template(rte_mempool* pool, const net::LocalAddrs& local) {
   static const uint8_t kPayload[] = "camp-null-template";  // 18 bytes + NUL
   constexpr uint16_t kPayloadLen = sizeof kPayload - 1;
-  static const uint8_t kGenMac[6] = {0x02, 0, 0, 0, 0, 0x02};
-  static const uint8_t kGenIp[4] = {198, 18, 0, 2};
-
   Template t{};
   Tuple tuple;
-  tuple.local = IpAddr::v4(kGenIp);
-  tuple.local_port = 1024;
+  tuple.local = IpAddr::v4(local.ipv4[1]);
+  tuple.local_port = local.udp_port;
   tuple.remote = IpAddr::v4(local.ipv4[0]);
   tuple.remote_port = local.udp_port;
   std::memcpy(tuple.next_hop_mac, local.mac, 6);
   std::memcpy(t.frame + net::udp_headroom(4), kPayload, kPayloadLen);
-  t.len = net::build_udp(t.frame, kPayloadLen, tuple, kGenMac, false, false);
+  t.len = net::build_udp(t.frame, kPayloadLen, tuple, local.mac, false, false);
   rte_mempool_obj_iter(pool, write_one, &t);
   return t.len;
 }

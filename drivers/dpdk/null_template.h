@@ -1,7 +1,8 @@
 // net_null hands out mbufs as they sit in the pool without writing them, so a pool whose buffers
 // all hold one valid frame turns a net_null port into a packet generator at no per-packet cost.
-// campd's workers never write into rx buffers on the UDP path (replies are built in tx mbufs),
-// so the template survives every round trip. Used by `tools/camp bench udp`.
+// The frame goes between two of the port's own addresses on the same UDP port, MAC to itself:
+// a reply rewritten in place (the reflector answers in the received buffer) is then again a
+// valid datagram for campd, and the pool stays a generator. Used by `tools/camp bench udp`.
 #pragma once
 
 #include <rte_mempool.h>
@@ -10,8 +11,8 @@
 
 namespace camp::dpdk {
 
-// Writes into every mbuf of `pool` an IPv4 UDP datagram from 198.18.0.2:1024 (MAC
-// 02:00:00:00:00:02) to local.ipv4[0]:local.udp_port at local.mac, with valid checksums.
+// Writes into every mbuf of `pool` an IPv4 UDP datagram from local.ipv4[1] to local.ipv4[0], both
+// on local.udp_port, from and to local.mac, with valid checksums. Needs two IPv4 addresses.
 // Returns the frame length.
 uint16_t fill_udp_template(rte_mempool* pool, const net::LocalAddrs& local);
 

@@ -58,13 +58,62 @@ void transmit(Worker& w, const WorkerQueue& q, rte_mbuf** out, uint16_t n) {
 
 }  // namespace
 
+namespace {
+
+// Fresh reply buffers on demand: one tx mbuf per slot the endpoint asks for.
+struct FreshBuffers {
+  rte_mempool* pool;
+  rte_mbuf** mbufs;  // by slot index
+  WorkerStats* stats;
+};
+
+bool provide_fresh(void* ctx, TxSlot* slot, uint16_t index) {
+  auto& f = *static_cast<FreshBuffers*>(ctx);
+  rte_mbuf* m = rte_pktmbuf_alloc(f.pool);
+  if (m == nullptr) {
+    f.stats->drop(DropReason::no_mbuf);
+    return false;
+  }
+  f.mbufs[index] = m;
+  slot->data = rte_pktmbuf_mtod_offset(m, uint8_t*, kTxHeadroom);
+  slot->cap = static_cast<uint16_t>(m->buf_len - m->data_off - kTxHeadroom);
+  return true;
+}
+
+// Turns a committed slot's buffer into a frame ready for tx: headers in front of the payload,
+// offload flags when the port computes checksums. False when the headers do not fit in front
+// (an in-place IPv6 reply to an IPv4 datagram in a buffer with too little headroom).
+bool finish_frame(rte_mbuf* m, const TxSlot& s, const WorkerQueue& q) {
+  const uint16_t hr = net::udp_headroom(s.tuple.local.family);
+  if (s.data - static_cast<uint8_t*>(m->buf_addr) < hr) return false;
+  uint8_t* frame = s.data - hr;
+  m->data_off = static_cast<uint16_t>(frame - static_cast<uint8_t*>(m->buf_addr));
+  const uint16_t len = net::build_udp(frame, s.len, s.tuple, q.local->mac, q.ip_offload,
+                                      q.l4_offload);
+  m->data_len = m->pkt_len = len;
+  m->nb_segs = 1;
+  m->next = nullptr;
+  if (q.ip_offload || q.l4_offload) {
+    m->l2_len = RTE_ETHER_HDR_LEN;
+    m->l3_len = hr - RTE_ETHER_HDR_LEN - 8;
+    m->ol_flags = (s.tuple.local.family == 6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
+                  (q.ip_offload && s.tuple.local.family == 4 ? RTE_MBUF_F_TX_IP_CKSUM : 0) |
+                  (q.l4_offload ? RTE_MBUF_F_TX_UDP_CKSUM : 0);
+  } else {
+    m->ol_flags = 0;
+  }
+  return true;
+}
+
+}  // namespace
+
 void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, uint64_t now) {
   rte_mbuf* out[2 * kMaxBurst];
   uint16_t n_out = 0;
-  RxDatagram dgrams[kMaxBurst];
+  RxDatagram* dgrams = w.dgrams;
   rte_mbuf* dgram_mbufs[kMaxBurst];
   uint16_t n_dgrams = 0;
-  rte_mbuf* freed[kMaxBurst];
+  rte_mbuf* freed[2 * kMaxBurst];  // dropped frames, then unused reply buffers and datagrams
   uint16_t n_freed = 0;
 
   for (uint16_t i = 0; i < n; ++i) {
@@ -81,10 +130,14 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
     const net::Result r = net::classify(frame, m->data_len, cap, *q.local,
                                         q.rx_cksum ? rx_offload(m) : net::RxOffload{});
     switch (r.action) {
-      case net::Action::udp:
-        dgrams[n_dgrams] = r.datagram;
+      case net::Action::udp: {
+        RxDatagram& d = dgrams[n_dgrams];
+        d = r.datagram;
+        d.room = static_cast<uint16_t>(m->buf_len - (d.data - static_cast<uint8_t*>(m->buf_addr)));
+        d.buf_id = static_cast<uint8_t>(n_dgrams);
         dgram_mbufs[n_dgrams++] = m;
         break;
+      }
       case net::Action::reply:
         count_reply(w.stats, r.reply);
         m->data_len = m->pkt_len = r.reply_len;
@@ -101,50 +154,45 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
         break;
     }
   }
-  if (n_freed) rte_pktmbuf_free_bulk(freed, n_freed);
 
   if (n_dgrams) {
     w.stats.udp_rx += n_dgrams;
-    rte_mbuf* txm[kMaxBurst];
-    TxSlot slots[kMaxBurst];
-    const uint16_t n_slots = n_dgrams;  // the common case: one reply per datagram
-    if (rte_pktmbuf_alloc_bulk(w.tx_pool, txm, n_slots) != 0) {
-      w.stats.drop(DropReason::no_mbuf, n_dgrams);
-      rte_pktmbuf_free_bulk(dgram_mbufs, n_dgrams);
-      transmit(w, q, out, n_out);
-      return;
-    }
-    for (uint16_t i = 0; i < n_slots; ++i) {
-      rte_mbuf* m = txm[i];
-      slots[i].data = rte_pktmbuf_mtod_offset(m, uint8_t*, kTxHeadroom);
-      slots[i].cap = static_cast<uint16_t>(m->buf_len - m->data_off - kTxHeadroom);
-      slots[i].len = 0;
-    }
-    TxBatch batch(slots, n_slots);
+    // The endpoint answers into slots: a datagram's own buffer when it replies in place,
+    // otherwise a fresh tx mbuf, taken only when asked for.
+    TxSlot* slots = w.slots;
+    for (uint16_t i = 0; i < n_dgrams; ++i) slots[i].data = nullptr;  // TxBatch's provider contract
+    rte_mbuf* fresh[kMaxBurst];
+    FreshBuffers fb{w.tx_pool, fresh, &w.stats};
+    TxBatch batch(slots, n_dgrams, provide_fresh, &fb);
     w.endpoint->on_datagrams(dgrams, n_dgrams, now, batch, w.stats);
-    rte_pktmbuf_free_bulk(dgram_mbufs, n_dgrams);
 
+    uint64_t lent = 0;
     const uint16_t used = batch.used();
     for (uint16_t i = 0; i < used; ++i) {
-      rte_mbuf* m = txm[i];
       const TxSlot& s = slots[i];
-      const uint16_t hr = net::udp_headroom(s.tuple.local.family);
-      m->data_off += kTxHeadroom - hr;  // the frame starts hr bytes before the payload
-      const uint16_t len = net::build_udp(rte_pktmbuf_mtod(m, uint8_t*), s.len, s.tuple,
-                                          q.local->mac, q.ip_offload, q.l4_offload);
-      m->data_len = m->pkt_len = len;
-      if (q.ip_offload || q.l4_offload) {
-        m->l2_len = RTE_ETHER_HDR_LEN;
-        m->l3_len = hr - RTE_ETHER_HDR_LEN - 8;
-        m->ol_flags = (s.tuple.local.family == 6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
-                      (q.ip_offload && s.tuple.local.family == 4 ? RTE_MBUF_F_TX_IP_CKSUM : 0) |
-                      (q.l4_offload ? RTE_MBUF_F_TX_UDP_CKSUM : 0);
+      rte_mbuf* m;
+      if (s.rx_buf != kNoRxBuf) {
+        m = dgram_mbufs[s.rx_buf];
+        lent |= uint64_t{1} << s.rx_buf;
+      } else {
+        m = fresh[i];
       }
-      out[n_out++] = m;
+      if (finish_frame(m, s, q)) {
+        out[n_out++] = m;
+        w.stats.udp_tx++;
+      } else {
+        w.stats.drop(DropReason::endpoint_no_tx_room);
+        if (s.rx_buf == kNoRxBuf) freed[n_freed++] = m;
+        else lent &= ~(uint64_t{1} << s.rx_buf);  // freed with the other datagrams below
+      }
     }
-    w.stats.udp_tx += used;
-    if (used < n_slots) rte_pktmbuf_free_bulk(txm + used, n_slots - used);
+    // Fresh buffers the endpoint took but did not commit, and datagrams not sent back in place.
+    for (uint16_t i = used; i < n_dgrams; ++i)
+      if (slots[i].data != nullptr && slots[i].rx_buf == kNoRxBuf) freed[n_freed++] = fresh[i];
+    for (uint16_t i = 0; i < n_dgrams; ++i)
+      if (!(lent & (uint64_t{1} << i))) freed[n_freed++] = dgram_mbufs[i];
   }
+  if (n_freed) rte_pktmbuf_free_bulk(freed, n_freed);
   transmit(w, q, out, n_out);
 }
 

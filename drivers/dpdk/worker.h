@@ -37,6 +37,9 @@ struct Worker {
   const std::atomic<bool>* quit = nullptr;
   WorkerSettings settings;
   WorkerStats stats;   // owned by the worker while it runs; read by others only after it stopped
+  // Per-burst scratch, kept here so a burst does not construct them on the stack each time.
+  RxDatagram dgrams[kMaxBurst];
+  TxSlot slots[kMaxBurst];
 };
 
 // lcore entry point (rte_eal_remote_launch): arg is a Worker*. Returns when *quit becomes true.

@@ -88,8 +88,8 @@ int main(int argc, char** argv) {
   }
   if (opt.ports[0].addr_text.empty())
     return die("port 0 has no address: give --addr ADDR or [port.0] addresses = ...");
-  if (!opt.null_template.empty() && opt.ports[0].local.n_ipv4 == 0)
-    return die("--null-template udp needs an IPv4 address on port 0");
+  if (!opt.null_template.empty() && opt.ports[0].local.n_ipv4 < 2)
+    return die("--null-template udp needs two IPv4 addresses on port 0 (it sends between them)");
 
   std::vector<char*> eal_argv = {argv[0]};
   std::string eal_line;

@@ -208,9 +208,9 @@ campd options:
       --json               print the final counters as JSON
       --mbufs N            rx mbufs per worker (default: from the descriptor counts)
       --rxd N, --txd N     descriptors per queue on every port (default 1024)
-      --null-template udp  fill rx mbuf pools with a UDP datagram to port 0's first IPv4 address
-                           and the UDP port, so net_null ports act as a traffic generator
-                           (benchmarks)
+      --null-template udp  fill rx mbuf pools with a UDP datagram from port 0's second IPv4
+                           address to its first, both on the UDP port, so net_null ports act
+                           as a traffic generator (benchmarks)
 )";
   for (const auto& k : kWorkerKeys) {
     std::string flag = "      --" + std::string(k.name) + " N";
