@@ -127,12 +127,11 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
     }
     uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
     const uint16_t cap = m->buf_len - m->data_off;
-    const net::Result r = net::classify(frame, m->data_len, cap, *q.local,
-                                        q.rx_cksum ? rx_offload(m) : net::RxOffload{});
+    RxDatagram& d = dgrams[n_dgrams];
+    const net::Verdict r = net::classify(frame, m->data_len, cap, *q.local,
+                                         q.rx_cksum ? rx_offload(m) : net::RxOffload{}, &d);
     switch (r.action) {
       case net::Action::udp: {
-        RxDatagram& d = dgrams[n_dgrams];
-        d = r.datagram;
         d.room = static_cast<uint16_t>(m->buf_len - (d.data - static_cast<uint8_t*>(m->buf_addr)));
         d.buf_id = static_cast<uint8_t>(n_dgrams);
         dgram_mbufs[n_dgrams++] = m;

@@ -5,7 +5,7 @@
 
 namespace camp::net::wire {
 
-Result arp(uint8_t* frame, uint8_t* l3, uint16_t avail, const LocalAddrs& local) {
+Verdict arp(uint8_t* frame, uint8_t* l3, uint16_t avail, const LocalAddrs& local) {
   if (avail < sizeof(rte_arp_hdr)) return drop(DropReason::arp_malformed);
   // rte_arp_hdr is 2-byte aligned and the frame may not be: work on a copy.
   rte_arp_hdr a;
@@ -23,7 +23,7 @@ Result arp(uint8_t* frame, uint8_t* l3, uint16_t avail, const LocalAddrs& local)
   std::memcpy(tip, &a.arp_data.arp_tip, 4);
   if (!local.has_ipv4(tip)) return drop(DropReason::arp_not_for_us);
   if (op == RTE_ARP_OP_REPLY) {
-    Result r;
+    Verdict r;
     r.action = Action::consumed;  // no neighbour table: replies are only counted
     return r;
   }

@@ -37,7 +37,7 @@ void eth_to_sender(uint8_t* frame, const LocalAddrs& local, uint16_t type) {
   write_eth(frame, peer, local.mac, type);
 }
 
-Result echo6(uint8_t* frame, rte_ipv6_hdr* ip, uint8_t* ic, uint16_t len, bool multicast,
+Verdict echo6(uint8_t* frame, rte_ipv6_hdr* ip, uint8_t* ic, uint16_t len, bool multicast,
              const LocalAddrs& local) {
   if (ic[kCode] != 0) return drop(DropReason::icmpv6_unsupported_type);
   // A reply must come from a unicast address; we do not pick one for group pings.
@@ -54,7 +54,7 @@ Result echo6(uint8_t* frame, rte_ipv6_hdr* ip, uint8_t* ic, uint16_t len, bool m
   return reply(ReplyKind::icmpv6_echo, static_cast<uint16_t>(kEthLen + kIpv6Len + len));
 }
 
-Result solicit(uint8_t* frame, uint16_t cap, rte_ipv6_hdr* ip, uint8_t* ic, uint16_t len,
+Verdict solicit(uint8_t* frame, uint16_t cap, rte_ipv6_hdr* ip, uint8_t* ic, uint16_t len,
                const LocalAddrs& local) {
   // RFC 4861 7.1.1 validation.
   if (ip->hop_limits != 255 || ic[kCode] != 0 || len < kNsLen) {
@@ -111,7 +111,7 @@ Result solicit(uint8_t* frame, uint16_t cap, rte_ipv6_hdr* ip, uint8_t* ic, uint
 
 }  // namespace
 
-Result icmp4(uint8_t* frame, rte_ipv4_hdr* ip, uint16_t ihl, uint16_t icmp_len,
+Verdict icmp4(uint8_t* frame, rte_ipv4_hdr* ip, uint16_t ihl, uint16_t icmp_len,
              const LocalAddrs& local) {
   if (icmp_len < sizeof(rte_icmp_hdr)) return drop(DropReason::icmp_truncated);
   uint8_t* ic = reinterpret_cast<uint8_t*>(ip) + ihl;
@@ -140,7 +140,7 @@ Result icmp4(uint8_t* frame, rte_ipv4_hdr* ip, uint16_t ihl, uint16_t icmp_len,
   return reply(ReplyKind::icmp_echo, static_cast<uint16_t>(kEthLen + kIpv4Len + icmp_len));
 }
 
-Result icmp6(uint8_t* frame, uint16_t cap, rte_ipv6_hdr* ip, uint16_t plen, bool dst_multicast,
+Verdict icmp6(uint8_t* frame, uint16_t cap, rte_ipv6_hdr* ip, uint16_t plen, bool dst_multicast,
              const LocalAddrs& local) {
   // Every ICMPv6 message we look at (echo, ND) has at least 8 bytes.
   if (plen < sizeof(rte_icmp_hdr)) return drop(DropReason::icmpv6_truncated);

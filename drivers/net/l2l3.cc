@@ -64,12 +64,13 @@ bool ipv6_mcast_mac_ours(const uint8_t* d, const LocalAddrs& local) {
   return false;
 }
 
-// Fills the datagram of a Result. `l3_dst`/`l3_src` are the IP header's addresses.
-inline Result deliver(const uint8_t* frame, const uint8_t* udp, uint16_t udp_len, uint8_t family,
-                      const uint8_t* l3_src, const uint8_t* l3_dst, const LocalAddrs& local) {
-  Result r;
+// Fills the caller's datagram. `l3_dst`/`l3_src` are the IP header's addresses.
+inline Verdict deliver(const uint8_t* frame, const uint8_t* udp, uint16_t udp_len, uint8_t family,
+                       const uint8_t* l3_src, const uint8_t* l3_dst, const LocalAddrs& local,
+                       RxDatagram* out) {
+  Verdict r;
   r.action = Action::udp;
-  RxDatagram& d = r.datagram;
+  RxDatagram& d = *out;
   d.data = udp + sizeof(rte_udp_hdr);
   d.len = static_cast<uint16_t>(udp_len - sizeof(rte_udp_hdr));
   const size_t n = family == 4 ? 4 : 16;
@@ -93,8 +94,8 @@ inline uint64_t pseudo_sum6(const rte_ipv6_hdr* ip, uint16_t l4_len) {
   return sum_bytes(ip->src_addr, 32) + rte_cpu_to_be_16(kUdp) + rte_cpu_to_be_16(l4_len);
 }
 
-Result udp4(uint8_t* frame, rte_ipv4_hdr* ip, uint16_t ihl, uint16_t l4_len,
-            const LocalAddrs& local, RxOffload off) {
+Verdict udp4(uint8_t* frame, rte_ipv4_hdr* ip, uint16_t ihl, uint16_t l4_len,
+             const LocalAddrs& local, RxOffload off, RxDatagram* out) {
   if (l4_len < sizeof(rte_udp_hdr)) return drop(DropReason::udp_truncated);
   const uint8_t* u = reinterpret_cast<const uint8_t*>(ip) + ihl;
   // The UDP length must match the IP payload: the pseudo-header sum uses the IP one.
@@ -115,10 +116,11 @@ Result udp4(uint8_t* frame, rte_ipv4_hdr* ip, uint16_t ihl, uint16_t l4_len,
   }
   const uint8_t* ipb = reinterpret_cast<const uint8_t*>(ip);
   return deliver(frame, u, l4_len, 4, ipb + offsetof(rte_ipv4_hdr, src_addr),
-                 ipb + offsetof(rte_ipv4_hdr, dst_addr), local);
+                 ipb + offsetof(rte_ipv4_hdr, dst_addr), local, out);
 }
 
-Result ipv4(uint8_t* frame, uint16_t len, const LocalAddrs& local, RxOffload off) {
+Verdict ipv4(uint8_t* frame, uint16_t len, const LocalAddrs& local, RxOffload off,
+             RxDatagram* out) {
   const uint16_t avail = len - kEthLen;
   if (avail < kIpv4Len) return drop(DropReason::ipv4_truncated);
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + kEthLen);  // packed: any alignment
@@ -149,14 +151,14 @@ Result ipv4(uint8_t* frame, uint16_t len, const LocalAddrs& local, RxOffload off
   }
   const uint16_t l4_len = tot - ihl;
   if (ip->next_proto_id == kUdp) [[likely]] {
-    return udp4(frame, ip, ihl, l4_len, local, off);
+    return udp4(frame, ip, ihl, l4_len, local, off, out);
   }
   if (ip->next_proto_id == kIcmp) return icmp4(frame, ip, ihl, l4_len, local);
   return drop(DropReason::ipv4_unknown_protocol);
 }
 
-Result udp6(uint8_t* frame, rte_ipv6_hdr* ip, uint16_t plen, const LocalAddrs& local,
-            RxOffload off) {
+Verdict udp6(uint8_t* frame, rte_ipv6_hdr* ip, uint16_t plen, const LocalAddrs& local,
+             RxOffload off, RxDatagram* out) {
   if (plen < sizeof(rte_udp_hdr)) return drop(DropReason::udp_truncated);
   const uint8_t* u = reinterpret_cast<const uint8_t*>(ip) + kIpv6Len;
   if (load_be16(u + offsetof(rte_udp_hdr, dgram_len)) != plen) {
@@ -172,10 +174,11 @@ Result udp6(uint8_t* frame, rte_ipv6_hdr* ip, uint16_t plen, const LocalAddrs& l
       return drop(DropReason::udp_bad_checksum);
     }
   }
-  return deliver(frame, u, plen, 6, ip->src_addr, ip->dst_addr, local);
+  return deliver(frame, u, plen, 6, ip->src_addr, ip->dst_addr, local, out);
 }
 
-Result ipv6(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local, RxOffload off) {
+Verdict ipv6(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local, RxOffload off,
+             RxDatagram* out) {
   const uint16_t avail = len - kEthLen;
   if (avail < kIpv6Len) return drop(DropReason::ipv6_truncated);
   auto* ip = reinterpret_cast<rte_ipv6_hdr*>(frame + kEthLen);  // packed: any alignment
@@ -193,7 +196,7 @@ Result ipv6(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local,
   if (ip->proto == kUdp) {
     // The endpoint answers from the address it was reached on, which must be unicast.
     if (multicast) return drop(DropReason::ipv6_not_for_us);
-    return udp6(frame, ip, plen, local, off);
+    return udp6(frame, ip, plen, local, off, out);
   }
   if (ip->proto == kIcmpv6) return icmp6(frame, cap, ip, plen, multicast, local);
   return drop(DropReason::ipv6_unknown_next_header);
@@ -201,8 +204,8 @@ Result ipv6(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local,
 
 }  // namespace
 
-Result classify(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local,
-                RxOffload off) {
+Verdict classify(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local,
+                 RxOffload off, RxDatagram* out) {
   if (len < kEthLen) return drop(DropReason::eth_truncated);
   // Destination MAC as 4 + 2 bytes: the frame may be at any alignment.
   const uint32_t d4 = load32(frame);
@@ -214,9 +217,9 @@ Result classify(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& lo
   }
   const uint16_t type = load16(frame + offsetof(rte_ether_hdr, ether_type));
   if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) [[likely]] {
-    return ipv4(frame, len, local, off);
+    return ipv4(frame, len, local, off, out);
   }
-  if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) return ipv6(frame, len, cap, local, off);
+  if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) return ipv6(frame, len, cap, local, off, out);
   if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
     return arp(frame, frame + kEthLen, len - kEthLen, local);
   }

@@ -49,11 +49,16 @@ enum class Action : uint8_t {
 // Which reply was built (for counters).
 enum class ReplyKind : uint8_t { none, arp, icmp_echo, icmpv6_echo, nd_advert };
 
-struct Result {
+// What classify decided. Small on purpose: it comes back in registers.
+struct Verdict {
   Action action = Action::drop;
   DropReason reason = DropReason::count;  // valid when action == drop
   ReplyKind reply = ReplyKind::none;
   uint16_t reply_len = 0;   // frame length after an in-place reply
+};
+
+// The verdict with its datagram, for callers that want one value.
+struct Result : Verdict {
   RxDatagram datagram;      // valid when action == udp; data points into the frame
 };
 
@@ -70,7 +75,16 @@ struct Result {
 // target link-layer address option) to the solicitor (or all-nodes when it was unspecified).
 // UDP: length field consistent, checksum verified unless the offload says good (IPv4 zero checksum
 // means none; IPv6 zero checksum is invalid), destination port must be local.udp_port.
-Result classify(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local, RxOffload off);
+// The hot path: when the action is udp the datagram is written to *out (tuple, data, len; the
+// driver's fields room and buf_id are left as they are), otherwise *out is not touched.
+Verdict classify(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local,
+                 RxOffload off, RxDatagram* out);
+inline Result classify(uint8_t* frame, uint16_t len, uint16_t cap, const LocalAddrs& local,
+                       RxOffload off) {
+  Result r;
+  static_cast<Verdict&>(r) = classify(frame, len, cap, local, off, &r.datagram);
+  return r;
+}
 
 // Bytes of Ethernet + IP + UDP header in front of a payload for this address family (42 or 62).
 constexpr uint16_t udp_headroom(uint8_t family) { return family == 6 ? 62 : 42; }

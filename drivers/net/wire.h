@@ -99,15 +99,15 @@ inline void write_eth(uint8_t* frame, const uint8_t dst[6], const uint8_t src[6]
   store_be16(frame + offsetof(rte_ether_hdr, ether_type), type);
 }
 
-inline Result drop(DropReason r) {
-  Result res;
+inline Verdict drop(DropReason r) {
+  Verdict res;
   res.action = Action::drop;
   res.reason = r;
   return res;
 }
 
-inline Result reply(ReplyKind k, uint16_t len) {
-  Result res;
+inline Verdict reply(ReplyKind k, uint16_t len) {
+  Verdict res;
   res.action = Action::reply;
   res.reply = k;
   res.reply_len = len;
@@ -127,15 +127,15 @@ inline constexpr uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 1};
 // header; lengths have been checked as documented at each.
 
 // avail: bytes from the ARP header to the end of the frame.
-Result arp(uint8_t* frame, uint8_t* l3, uint16_t avail, const LocalAddrs& local);
+Verdict arp(uint8_t* frame, uint8_t* l3, uint16_t avail, const LocalAddrs& local);
 
 // ICMP message of icmp_len >= 0 bytes (IP total length minus header), header already validated.
-Result icmp4(uint8_t* frame, rte_ipv4_hdr* ip, uint16_t ihl, uint16_t icmp_len,
+Verdict icmp4(uint8_t* frame, rte_ipv4_hdr* ip, uint16_t ihl, uint16_t icmp_len,
              const LocalAddrs& local);
 
 // ICMPv6 message of the IPv6 payload length; dst_multicast: the destination was ff02::1 or one
 // of our solicited-node groups rather than one of our addresses.
-Result icmp6(uint8_t* frame, uint16_t cap, rte_ipv6_hdr* ip, uint16_t plen, bool dst_multicast,
+Verdict icmp6(uint8_t* frame, uint16_t cap, rte_ipv6_hdr* ip, uint16_t plen, bool dst_multicast,
              const LocalAddrs& local);
 
 }  // namespace camp::net::wire
