@@ -1,0 +1,152 @@
+// Everything one path needs to recover from loss and to control its rate (DESIGN.md "Seams"):
+// its packet number spaces with their bounded sent-packet rings, the RTT estimator, loss
+// detection and the PTO timer (RFC 9002 sections 5-7, Appendix A), delivery rate sampling, one
+// congestion controller and the pacer. Multipath adds paths by adding PathRecovery instances.
+// I/O free: the caller passes the time and sends what it is told to.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <variant>
+
+#include "dataplane/quic/recovery/bbr.h"
+#include "dataplane/quic/recovery/cubic.h"
+#include "dataplane/quic/recovery/delivery_rate.h"
+#include "dataplane/quic/recovery/new_reno.h"
+#include "dataplane/quic/recovery/pacer.h"
+#include "dataplane/quic/recovery/rtt_estimator.h"
+#include "dataplane/quic/recovery/sent_packet_ring.h"
+
+namespace camp::quic {
+
+struct PathRecoveryConfig {
+  CcAlgorithm algorithm = CcAlgorithm::kCubic;
+  uint32_t max_datagram_size = 1200;
+  size_t app_ring_capacity = 4096;       // ApplicationData packets tracked at once
+  size_t handshake_ring_capacity = 128;  // Initial and Handshake, each
+  DurationNs initial_rtt = kInitialRtt;
+  DurationNs max_ack_delay = 25 * kMillisecond;  // the peer's transport parameter
+  uint64_t pacer_burst_bytes = 2 * 1200;
+  uint64_t seed = 1;  // BBR's randomised probing
+};
+
+// Where acked / lost packets go: the connection routes them by SentPacket::tag.
+class RecoveryObserver {
+ public:
+  virtual void on_packet_acked(PnSpace space, const SentPacket& p) = 0;
+  virtual void on_packet_lost(PnSpace space, const SentPacket& p) = 0;
+
+ protected:
+  ~RecoveryObserver() = default;
+};
+
+struct AckOutcome {
+  RecoveryError error = RecoveryError::kOk;
+  uint32_t newly_acked = 0;   // packets
+  uint32_t newly_lost = 0;    // packets
+  bool rtt_updated = false;
+  bool persistent_congestion = false;
+};
+
+enum class TimeoutAction : uint8_t {
+  kNone,          // nothing due yet
+  kLossDetected,  // time-threshold losses were declared (observer told)
+  kSendProbe,     // PTO: send `probe_packets` ack-eliciting packets in `space`, cwnd permitting or not
+};
+
+struct TimeoutOutcome {
+  TimeoutAction action = TimeoutAction::kNone;
+  PnSpace space = PnSpace::kApplicationData;
+  uint32_t probe_packets = 0;
+  uint32_t newly_lost = 0;
+};
+
+class PathRecovery {
+ public:
+  explicit PathRecovery(const PathRecoveryConfig& cfg);
+  PathRecovery(const PathRecovery&) = delete;
+  PathRecovery& operator=(const PathRecovery&) = delete;
+
+  // OnPacketSent (A.5). `p` carries packet_number, time_sent, sent_bytes, ack_eliciting, in_flight
+  // and tag; the delivery-rate snapshot is filled here. Fails (and records nothing) when the ring
+  // is full or packet numbers go backwards; a packet that is neither in flight nor ack-eliciting
+  // is then simply left untracked, as there is nothing to recover for it.
+  RecoveryError on_packet_sent(PnSpace space, const SentPacket& p);
+
+  // OnAckReceived (A.7). `ranges` as in the ACK frame: largest first, descending, disjoint.
+  // `ack_delay` already decoded to ns. `ecn` optional (ACK_ECN). Errors leave state unchanged.
+  AckOutcome on_ack_received(PnSpace space, std::span<const AckRange> ranges,
+                             DurationNs ack_delay, TimeNs now, RecoveryObserver& obs,
+                             const EcnCounts* ecn = nullptr);
+
+  // The loss detection timer (A.8): kNever when disarmed.
+  TimeNs loss_detection_timer() const { return timer_; }
+  TimeoutOutcome on_loss_detection_timeout(TimeNs now, RecoveryObserver& obs);
+
+  // Keys for a space were discarded (A.6): its packets leave bytes_in_flight silently.
+  void discard_space(PnSpace space, TimeNs now);
+
+  // The sender has nothing more to send right now (delivery-rate app-limited marking).
+  void on_app_limited();
+
+  // Sending gates: the window (and ring room) and the pacer.
+  bool can_send(uint32_t bytes) const;
+  TimeNs next_send_time(TimeNs now, uint32_t bytes);
+
+  void set_handshake_confirmed(bool v) { handshake_confirmed_ = v; }
+  void set_peer_completed_address_validation(bool v) { peer_validated_ = v; }
+  void set_has_handshake_keys(bool v) { has_handshake_keys_ = v; }
+  void set_amplification_blocked(bool v, TimeNs now);
+  void set_max_ack_delay(DurationNs d) { rtt_.set_max_ack_delay(d); }
+
+  const RttEstimator& rtt() const { return rtt_; }
+  CongestionController& cc() { return *cc_ptr_; }
+  const CongestionController& cc() const { return *cc_ptr_; }
+  Pacer& pacer() { return pacer_; }
+  const DeliveryRateSampler& sampler() const { return sampler_; }
+  uint32_t pto_count() const { return pto_count_; }
+  uint64_t bytes_in_flight() const { return cc_ptr_->bytes_in_flight(); }
+  const SentPacketRing& ring(PnSpace s) const { return spaces_[idx(s)].ring; }
+  TimeNs loss_time(PnSpace s) const { return spaces_[idx(s)].loss_time; }
+  uint64_t ack_eliciting_in_flight(PnSpace s) const {
+    return spaces_[idx(s)].ack_eliciting_in_flight;
+  }
+
+ private:
+  struct Space {
+    explicit Space(size_t cap) : ring(cap) {}
+    SentPacketRing ring;
+    uint64_t largest_acked = 0;
+    bool has_largest_acked = false;
+    TimeNs time_of_last_ack_eliciting = 0;
+    TimeNs loss_time = kNever;
+    uint64_t ack_eliciting_in_flight = 0;
+    EcnCounts ecn;
+    bool discarded = false;
+  };
+  static int idx(PnSpace s) { return static_cast<int>(s); }
+
+  // DetectAndRemoveLostPackets (A.10) plus the persistent congestion check (7.6).
+  uint32_t detect_and_remove_lost(Space& sp, PnSpace space, TimeNs now, RecoveryObserver& obs,
+                                  bool* persistent_congestion);
+  void settle(Space& sp, size_t i, SentState state);
+  void set_loss_detection_timer(TimeNs now);
+  bool any_ack_eliciting_in_flight() const;
+  DurationNs pto_duration(bool with_max_ack_delay) const;
+
+  Space spaces_[kNumPnSpaces];
+  RttEstimator rtt_;
+  DeliveryRateSampler sampler_;
+  std::variant<std::monostate, NewReno, Cubic, Bbr> cc_;
+  CongestionController* cc_ptr_ = nullptr;
+  Pacer pacer_;
+  TimeNs timer_ = kNever;
+  uint32_t pto_count_ = 0;
+  bool handshake_confirmed_ = false;
+  bool peer_validated_ = true;
+  bool has_handshake_keys_ = false;
+  bool amplification_blocked_ = false;
+};
+
+}  // namespace camp::quic
