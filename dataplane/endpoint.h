@@ -85,13 +85,21 @@ class TxBatch {
       : slots_(slots), avail_(n), provider_(p), ctx_(ctx) {}
 
   // The next free slot with a fresh buffer, or nullptr when the batch or the driver's buffers
-  // are exhausted.
+  // are exhausted (out_of_buffers() tells which).
   TxSlot* acquire() {
     if (used_ >= avail_) return nullptr;
     TxSlot* s = &slots_[used_];
-    s->rx_buf = kNoRxBuf;
-    if (s->data == nullptr && (provider_ == nullptr || !provider_(ctx_, s, used_))) return nullptr;
+    if (s->rx_buf != kNoRxBuf) {  // an in-place slot taken but not committed: give it back
+      lent_ &= ~(uint64_t{1} << s->rx_buf);
+      s->rx_buf = kNoRxBuf;
+      s->data = nullptr;
+    }
+    if (s->data == nullptr && (provider_ == nullptr || !provider_(ctx_, s, used_))) {
+      out_of_buffers_ = true;
+      return nullptr;
+    }
     s->len = 0;
+    acquired_ = true;
     return s;
   }
   // A slot for answering `rx`, backed by rx's own buffer when the driver lends it: the payload is
@@ -102,15 +110,28 @@ class TxBatch {
     if (used_ >= avail_) return nullptr;
     TxSlot* s = &slots_[used_];
     const uint64_t bit = rx.buf_id < kMaxInPlace ? uint64_t{1} << rx.buf_id : 0;
-    if (bit == 0 || (lent_ & bit) || s->data != nullptr) return acquire();
+    if (bit == 0 || (lent_ & bit) || (s->data != nullptr && s->rx_buf == kNoRxBuf)) {
+      return acquire();  // a fresh buffer already sits in this slot: use it rather than leak it
+    }
+    if (s->rx_buf != kNoRxBuf) lent_ &= ~(uint64_t{1} << s->rx_buf);  // re-acquired, not committed
     lent_ |= bit;
     s->data = const_cast<uint8_t*>(rx.data);
     s->cap = rx.room;
     s->len = 0;
     s->rx_buf = rx.buf_id;
+    acquired_ = true;
     return s;
   }
-  void commit() { ++used_; }
+  // Sends the slot last acquired; a commit without an acquire does nothing.
+  void commit() {
+    if (!acquired_) return;
+    acquired_ = false;
+    ++used_;
+  }
+  bool out_of_buffers() const { return out_of_buffers_; }
+  // From on_datagrams: the endpoint wants on_timer no later than t (e.g. an ACK it now owes).
+  void request_timer(uint64_t t) { timer_ = t < timer_ ? t : timer_; }
+  uint64_t requested_timer() const { return timer_; }
   uint16_t used() const { return used_; }
   uint16_t available() const { return avail_; }
   TxSlot* slots() { return slots_; }
@@ -120,6 +141,9 @@ class TxBatch {
   uint16_t avail_;
   uint16_t used_ = 0;
   uint64_t lent_ = 0;
+  bool acquired_ = false;
+  bool out_of_buffers_ = false;
+  uint64_t timer_ = kNever;
   Provider provider_ = nullptr;
   void* ctx_ = nullptr;
 };
@@ -127,7 +151,8 @@ class TxBatch {
 class Endpoint {
  public:
   virtual ~Endpoint() = default;
-  // A burst of datagrams addressed to the endpoint's port.
+  // A burst of datagrams addressed to the endpoint's port. A timer it arms here is reported with
+  // tx.request_timer(); drivers may also call on_timer after every burst.
   virtual void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now_ns, TxBatch& tx,
                             WorkerStats& stats) = 0;
   // Time-driven work (timers, pacing). Returns the next time it wants to run, or kNever.

@@ -9,7 +9,8 @@ void Reflector::on_datagrams(const RxDatagram* rx, size_t n, uint64_t, TxBatch& 
   for (size_t i = 0; i < n; ++i) {
     TxSlot* s = tx.acquire_in_place(rx[i]);
     if (s == nullptr || s->cap < rx[i].len) {
-      stats.drop(DropReason::endpoint_no_tx_room);
+      stats.drop(s == nullptr && tx.out_of_buffers() ? DropReason::no_mbuf
+                                                      : DropReason::endpoint_no_tx_room);
       continue;
     }
     if (s->data != rx[i].data) std::memcpy(s->data, rx[i].data, rx[i].len);

@@ -60,10 +60,12 @@ bool open_port(const PortConfig& cfg, const std::vector<rte_mempool*>& rx_pools,
     p.rss = conf.rx_adv_conf.rss_conf.rss_hf != 0;
     if (!p.rss) conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
   }
-  if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM) {
-    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_CHECKSUM;
-    p.rx_cksum_offload = true;
-  }
+  // Only what the port has: virtio, for one, checks UDP and TCP but not IPv4 headers. A check the
+  // port does not make reports "unknown" and is done in software.
+  const uint64_t rx_ck =
+      info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+  conf.rxmode.offloads |= rx_ck;
+  p.rx_cksum_offload = rx_ck != 0;
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
     p.ip_cksum_offload = true;
@@ -72,10 +74,8 @@ bool open_port(const PortConfig& cfg, const std::vector<rte_mempool*>& rx_pools,
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
     p.l4_cksum_offload = true;
   }
-  // Freeing tx mbufs in bulk back to their pool is safe: every mbuf we send is a direct,
-  // single-segment one with refcount 1.
-  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
-    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+  // No MBUF_FAST_FREE: one tx queue sends mbufs of two pools (replies in place come from the rx
+  // pool, fresh ones from the tx pool), and fast free assumes a single pool.
 
   rc = rte_eth_dev_configure(pid, p.queues, p.queues, &conf);
   if (rc != 0) return fail(err, pid, "rte_eth_dev_configure", rc);
@@ -107,6 +107,7 @@ bool open_port(const PortConfig& cfg, const std::vector<rte_mempool*>& rx_pools,
     return false;
   }
 
+  if (rte_eth_dev_get_mtu(pid, &p.mtu) != 0 || p.mtu < 1280) p.mtu = RTE_ETHER_MTU;
   rc = rte_eth_dev_start(pid);
   if (rc != 0) return fail(err, pid, "rte_eth_dev_start", rc);
   // Multicast MACs (IPv6 neighbour discovery) must reach us; not every PMD filters them anyway.

@@ -29,11 +29,13 @@ struct Port {
   bool ip_cksum_offload = false;   // tx IPv4 header checksum
   bool l4_cksum_offload = false;   // tx UDP checksum
   bool rx_cksum_offload = false;   // the port reports rx checksum status
+  uint16_t mtu = 1500;
   net::LocalAddrs local;
 };
 
 // Configures and starts the port: `rx_pools[q]` feeds rx queue q (allocated on the worker's
-// socket). On failure returns false with a message in *err naming the port and what failed.
+// socket). On failure returns false with a message in *err naming the port and what failed; the
+// caller closes the port.
 bool open_port(const PortConfig& cfg, const std::vector<rte_mempool*>& rx_pools, Port* out,
                std::string* err);
 void close_port(uint16_t port_id);

@@ -45,15 +45,28 @@ void count_reply(WorkerStats& s, net::ReplyKind k) {
 
 void transmit(Worker& w, const WorkerQueue& q, rte_mbuf** out, uint16_t n) {
   if (n == 0) return;
+  // Lengths are read before the burst: afterwards the mbufs belong to the PMD (and, for ring or
+  // memif ports, to whoever is on the other side).
   uint64_t bytes = 0;
+  for (uint16_t i = 0; i < n; ++i) bytes += out[i]->pkt_len;
   const uint16_t sent = rte_eth_tx_burst(q.port, q.queue, out, n);
-  for (uint16_t i = 0; i < sent; ++i) bytes += out[i]->pkt_len;  // read before the PMD frees
+  for (uint16_t i = sent; i < n; ++i) bytes -= out[i]->pkt_len;  // still ours
   w.stats.tx_packets += sent;
   w.stats.tx_bytes += bytes;
   if (sent < n) {
     w.stats.drop(DropReason::tx_ring_full, n - sent);
     rte_pktmbuf_free_bulk(out + sent, n - sent);
   }
+}
+
+// A received mbuf whose data area is its own: it may be rewritten in place and lent back.
+bool owns_data(const rte_mbuf* m) {
+  return RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1;
+}
+
+// Largest UDP payload a slot may hold on this queue's port, whatever the address family.
+uint16_t payload_limit(const WorkerQueue& q) {
+  return static_cast<uint16_t>(q.mtu - (net::udp_headroom(6) - RTE_ETHER_HDR_LEN));
 }
 
 }  // namespace
@@ -64,20 +77,25 @@ namespace {
 struct FreshBuffers {
   rte_mempool* pool;
   rte_mbuf** mbufs;  // by slot index
-  WorkerStats* stats;
+  uint16_t limit;    // payload_limit of the port
 };
 
 bool provide_fresh(void* ctx, TxSlot* slot, uint16_t index) {
   auto& f = *static_cast<FreshBuffers*>(ctx);
   rte_mbuf* m = rte_pktmbuf_alloc(f.pool);
-  if (m == nullptr) {
-    f.stats->drop(DropReason::no_mbuf);
-    return false;
-  }
+  if (m == nullptr) return false;  // the endpoint counts the datagram it could not send
   f.mbufs[index] = m;
   slot->data = rte_pktmbuf_mtod_offset(m, uint8_t*, kTxHeadroom);
-  slot->cap = static_cast<uint16_t>(m->buf_len - m->data_off - kTxHeadroom);
+  slot->cap = RTE_MIN(static_cast<uint16_t>(m->buf_len - m->data_off - kTxHeadroom), f.limit);
   return true;
+}
+
+// Slots lent with a provider start empty (TxBatch's contract).
+void reset_slots(TxSlot* slots, uint16_t n) {
+  for (uint16_t i = 0; i < n; ++i) {
+    slots[i].data = nullptr;
+    slots[i].rx_buf = kNoRxBuf;
+  }
 }
 
 // Turns a committed slot's buffer into a frame ready for tx: headers in front of the payload,
@@ -93,14 +111,13 @@ bool finish_frame(rte_mbuf* m, const TxSlot& s, const WorkerQueue& q) {
   m->data_len = m->pkt_len = len;
   m->nb_segs = 1;
   m->next = nullptr;
+  m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;  // how the mbuf is attached stays
   if (q.ip_offload || q.l4_offload) {
     m->l2_len = RTE_ETHER_HDR_LEN;
     m->l3_len = hr - RTE_ETHER_HDR_LEN - 8;
-    m->ol_flags = (s.tuple.local.family == 6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
+    m->ol_flags |= (s.tuple.local.family == 6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) |
                   (q.ip_offload && s.tuple.local.family == 4 ? RTE_MBUF_F_TX_IP_CKSUM : 0) |
                   (q.l4_offload ? RTE_MBUF_F_TX_UDP_CKSUM : 0);
-  } else {
-    m->ol_flags = 0;
   }
   return true;
 }
@@ -126,21 +143,24 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
       continue;
     }
     uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-    const uint16_t cap = m->buf_len - m->data_off;
+    const bool own = owns_data(m);
+    // A shared or external data area is answered only within the frame's own bytes.
+    const uint16_t cap = own ? m->buf_len - m->data_off : m->data_len;
     RxDatagram& d = dgrams[n_dgrams];
     const net::Verdict r = net::classify(frame, m->data_len, cap, *q.local,
                                          q.rx_cksum ? rx_offload(m) : net::RxOffload{}, &d);
     switch (r.action) {
       case net::Action::udp: {
-        d.room = static_cast<uint16_t>(m->buf_len - (d.data - static_cast<uint8_t*>(m->buf_addr)));
-        d.buf_id = static_cast<uint8_t>(n_dgrams);
+        const auto to_end = m->buf_len - (d.data - static_cast<uint8_t*>(m->buf_addr));
+        d.room = static_cast<uint16_t>(RTE_MIN(to_end, payload_limit(q)));
+        d.buf_id = own ? static_cast<uint8_t>(n_dgrams) : kNoRxBuf;
         dgram_mbufs[n_dgrams++] = m;
         break;
       }
       case net::Action::reply:
         count_reply(w.stats, r.reply);
         m->data_len = m->pkt_len = r.reply_len;
-        m->ol_flags = 0;  // the reply's checksums were computed in software
+        m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;  // checksums done in software
         out[n_out++] = m;
         break;
       case net::Action::consumed:
@@ -159,11 +179,12 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
     // The endpoint answers into slots: a datagram's own buffer when it replies in place,
     // otherwise a fresh tx mbuf, taken only when asked for.
     TxSlot* slots = w.slots;
-    for (uint16_t i = 0; i < n_dgrams; ++i) slots[i].data = nullptr;  // TxBatch's provider contract
+    reset_slots(slots, n_dgrams);
     rte_mbuf* fresh[kMaxBurst];
-    FreshBuffers fb{w.tx_pool, fresh, &w.stats};
+    FreshBuffers fb{w.tx_pool, fresh, payload_limit(q)};
     TxBatch batch(slots, n_dgrams, provide_fresh, &fb);
     w.endpoint->on_datagrams(dgrams, n_dgrams, now, batch, w.stats);
+    w.next_timer = RTE_MIN(w.next_timer, batch.requested_timer());
 
     uint64_t lent = 0;
     const uint16_t used = batch.used();
@@ -195,6 +216,41 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
   transmit(w, q, out, n_out);
 }
 
+void run_timer(Worker& w, uint64_t now) {
+  uint16_t limit = UINT16_MAX;
+  for (unsigned i = 0; i < w.n_queues; ++i) limit = RTE_MIN(limit, payload_limit(w.queues[i]));
+  TxSlot* slots = w.slots;
+  reset_slots(slots, kMaxBurst);
+  rte_mbuf* fresh[kMaxBurst];
+  FreshBuffers fb{w.tx_pool, fresh, limit};
+  TxBatch batch(slots, kMaxBurst, provide_fresh, &fb);
+  w.next_timer = w.endpoint->on_timer(now, batch, w.stats);
+  const uint16_t used = batch.used();
+  for (unsigned qi = 0; qi < w.n_queues; ++qi) {
+    const WorkerQueue& q = w.queues[qi];
+    rte_mbuf* out[kMaxBurst];
+    uint16_t n_out = 0;
+    for (uint16_t i = 0; i < used; ++i) {
+      if (fresh[i] == nullptr || slots[i].tuple.iface != q.port) continue;
+      if (finish_frame(fresh[i], slots[i], q)) {
+        out[n_out++] = fresh[i];
+        w.stats.udp_tx++;
+      } else {
+        w.stats.drop(DropReason::endpoint_no_tx_room);
+        rte_pktmbuf_free(fresh[i]);
+      }
+      fresh[i] = nullptr;
+    }
+    transmit(w, q, out, n_out);
+  }
+  for (uint16_t i = 0; i < used; ++i)  // addressed to a port this worker has no queue on
+    if (fresh[i] != nullptr) {
+      w.stats.drop(DropReason::endpoint_no_tx_room);
+      rte_pktmbuf_free(fresh[i]);
+    }
+  if (used < kMaxBurst && slots[used].data != nullptr) rte_pktmbuf_free(fresh[used]);
+}
+
 int worker_main(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   rte_mbuf* pkts[kMaxBurst];
@@ -211,6 +267,8 @@ int worker_main(void* arg) {
       got += n;
       handle_burst(w, q, pkts, n, now_ns());
     }
+    const uint64_t now = now_ns();
+    if (now >= w.next_timer) run_timer(w, now);
     // Commands and telemetry between bursts; never wait on the control thread.
     if (w.channel->commands.read_available()) {
       service_commands(*w.channel, w.id, now_ns(), w.stats, w.settings);

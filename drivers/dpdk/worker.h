@@ -15,7 +15,7 @@
 namespace camp::dpdk {
 
 inline constexpr unsigned kMaxBurst = 64;
-inline constexpr unsigned kMaxWorkerQueues = 16;
+inline constexpr unsigned kMaxWorkerQueues = 32;  // ports a worker can poll
 
 // One rx/tx queue pair a worker polls. The worker sends on the queue it received on.
 struct WorkerQueue {
@@ -25,7 +25,10 @@ struct WorkerQueue {
   bool rx_cksum = false;   // port reports rx checksum status in ol_flags
   bool ip_offload = false;
   bool l4_offload = false;
+  uint16_t mtu = 1500;     // IP packets larger than this are never built
 };
+
+static_assert(kMaxBurst <= kMaxInPlace, "in-place replies name datagrams by a 64-bit mask");
 
 struct Worker {
   uint32_t id = 0;
@@ -37,6 +40,7 @@ struct Worker {
   const std::atomic<bool>* quit = nullptr;
   WorkerSettings settings;
   WorkerStats stats;   // owned by the worker while it runs; read by others only after it stopped
+  uint64_t next_timer = 0;  // when the endpoint next wants on_timer (0: at once)
   // Per-burst scratch, kept here so a burst does not construct them on the stack each time.
   RxDatagram dgrams[kMaxBurst];
   TxSlot slots[kMaxBurst];
@@ -47,5 +51,7 @@ int worker_main(void* arg);
 
 // One rx burst of `n` frames from queue q: exposed for tests and benchmarks.
 void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, uint64_t now_ns);
+// The endpoint's time-driven work: what it sends leaves on the port each slot names.
+void run_timer(Worker& w, uint64_t now_ns);
 
 }  // namespace camp::dpdk

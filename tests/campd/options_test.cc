@@ -67,6 +67,7 @@ TEST(CampdOptions, BadFlagsNameTheKey) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--udp-port", "70000"}, "--udp-port"},
       {{"--udp-port", "-1"}, "--udp-port"},
+      {{"--udp-port", " 5"}, "--udp-port"},
       {{"--addr", "198.18.0.300"}, "--addr"},
       {{"--addr", "99999@198.18.0.1"}, "--addr"},
       {{"--rx-burst", "0"}, "--rx-burst"},
@@ -83,6 +84,23 @@ TEST(CampdOptions, BadFlagsNameTheKey) {
     EXPECT_EQ(parse(args, &o, &err), ParseResult::error) << args[0];
     EXPECT_NE(err.find(key), std::string::npos) << err;
   }
+}
+
+TEST(CampdOptions, AddressErrorsSayWhichFlagOnce) {
+  Options o;
+  std::string err;
+  EXPECT_EQ(parse({"--addr", "nonsense"}, &o, &err), ParseResult::error);
+  EXPECT_EQ(err, "--addr: 'nonsense' is not an IPv4 or IPv6 address");
+  // Seven IPv6 addresses fit; the eighth entry is the port's link-local one.
+  Options o2;
+  std::vector<std::string> args;
+  for (int i = 1; i <= 8; ++i) {
+    args.push_back("--addr");
+    args.push_back("2001:2::" + std::to_string(i));
+  }
+  EXPECT_EQ(parse(args, &o2, &err), ParseResult::error);
+  EXPECT_NE(err.find("too many addresses"), std::string::npos) << err;
+  EXPECT_EQ(o2.ports[0].local.n_ipv6, 7);
 }
 
 TEST(CampdOptions, ConfigFileThenFlagsOverride) {
@@ -115,6 +133,7 @@ TEST(CampdOptions, BadConfigNamesSectionAndKey) {
       {"[port.0]\naddresses = 198.18.0.1 nonsense\n", "[port.0] addresses"},
       {"[port.x]\naddresses = 198.18.0.1\n", "[port.x]"},
       {"[nonsense]\na = b\n", "unknown section [nonsense]"},
+      {"[empty_unknown]\n", "unknown section [empty_unknown]"},
       {"[engine]\ntelemetry = maybe\n", "[engine] telemetry"},
   };
   for (const auto& [text, want] : cases) {

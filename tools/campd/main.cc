@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 #include <rte_pdump.h>
 #include <rte_vect.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,12 +33,25 @@ using namespace camp;
 
 std::atomic<bool> g_quit{false};
 
-void on_signal(int) { g_quit.store(true); }
+// The first signal asks for a clean stop; a second one, if the stop hangs, ends the process.
+void on_signal(int) {
+  if (g_quit.exchange(true)) _exit(130);
+}
 
-// EAL arguments used when none are given: virtual devices only, no hugepages.
+// EAL arguments used when none are given: virtual devices only, no hugepages, and the first two
+// CPUs this process may run on (a main lcore and one worker).
 std::vector<std::string> embedded_eal_args() {
-  const unsigned cores = std::thread::hardware_concurrency();
-  return {"-l", cores >= 2 ? "0-1" : "0", "--no-huge", "-m", "512", "--no-pci",
+  cpu_set_t set;
+  std::string lcores;
+  int found = 0;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE && found < 2; ++c)
+      if (CPU_ISSET(c, &set)) {
+        if (found++) lcores += ',';
+        lcores += std::to_string(c);
+      }
+  if (found == 0) lcores = "0";
+  return {"-l", lcores, "--no-huge", "-m", "512", "--no-pci",
           "--file-prefix", "camp", "--vdev", "net_tap0,iface=camp0"};
 }
 
@@ -97,15 +111,21 @@ int main(int argc, char** argv) {
     eal_argv.push_back(a.data());
     eal_line += (eal_line.empty() ? "" : " ") + a;
   }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
     return die(std::string("EAL init failed: ") + rte_strerror(rte_errno) +
                (embedded ? " (the embedded default makes a tap device: run as root, or give "
                            "EAL options with --vdev)"
                          : ""));
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  // DPDK may use AVX-512 where the CPU has it; the build only asks for corei7.
-  rte_vect_set_max_simd_bitwidth(RTE_VECT_SIMD_512);
+  // DPDK may use AVX-512 where the CPU has it (the build only asks for corei7), unless the user
+  // chose a width with --force-max-simd-bitwidth.
+  if (eal_line.find("--force-max-simd-bitwidth") == std::string::npos) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // experimental in 22.11, and needed
+    rte_vect_set_max_simd_bitwidth(RTE_VECT_SIMD_512);
+#pragma GCC diagnostic pop
+  }
   const bool pdump = rte_pdump_init() == 0;
 
   int rc = 0;
@@ -122,16 +142,25 @@ int main(int argc, char** argv) {
   if (main_works) lcores.push_back(rte_get_main_lcore());
   const uint16_t n_workers = static_cast<uint16_t>(lcores.size());
 
-  const uint16_t n_ports = rte_eth_dev_count_avail();
-  if (n_ports == 0) {
+  // Port ids as DPDK numbers them (not always 0..n-1, e.g. after hotplug).
+  std::vector<uint16_t> port_ids;
+  uint16_t pid_it;
+  RTE_ETH_FOREACH_DEV(pid_it) port_ids.push_back(pid_it);
+  if (port_ids.empty()) {
     fail("no ports: give a NIC with -a PCI_ADDR, or a virtual device with --vdev (e.g. net_tap0)");
     rte_eal_cleanup();
     return rc;
   }
+  if (port_ids.size() > dpdk::kMaxWorkerQueues) {
+    fail(std::to_string(port_ids.size()) + " ports: a worker polls at most " +
+         std::to_string(dpdk::kMaxWorkerQueues));
+    rte_eal_cleanup();
+    return rc;
+  }
   for (const auto& [id, p] : opt.ports)
-    if (id >= n_ports || !rte_eth_dev_is_valid_port(id)) {
-      fail("port " + std::to_string(id) + " is configured but there are only " +
-           std::to_string(n_ports) + " ports");
+    if (!rte_eth_dev_is_valid_port(id)) {
+      fail("port " + std::to_string(id) + " is configured but does not exist (" +
+           std::to_string(port_ids.size()) + " ports)");
       rte_eal_cleanup();
       return rc;
     }
@@ -142,7 +171,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Reflector>> endpoints;
   std::vector<rte_mempool*> rx_pools, tx_pools;
   uint32_t per_worker_desc = 0;
-  for (uint16_t pid = 0; pid < n_ports; ++pid) {
+  for (uint16_t pid : port_ids) {
     const campd::PortOptions& po = opt.ports[pid];
     per_worker_desc += (opt.rxd ? opt.rxd : po.rxd) + (opt.txd ? opt.txd : po.txd);
   }
@@ -179,7 +208,7 @@ int main(int argc, char** argv) {
   // Ports: a queue pair per worker (as many as the port has).
   std::vector<std::unique_ptr<dpdk::Port>> ports;
   control::EngineInfo info;
-  for (uint16_t pid = 0; pid < n_ports; ++pid) {
+  for (uint16_t pid : port_ids) {
     campd::PortOptions& po = opt.ports[pid];
     dpdk::PortConfig pc;
     pc.port_id = pid;
@@ -191,6 +220,7 @@ int main(int argc, char** argv) {
     auto port = std::make_unique<dpdk::Port>();
     if (!dpdk::open_port(pc, rx_pools, port.get(), &err)) {
       fail(err);
+      dpdk::close_port(pid);
       for (auto& p : ports) dpdk::close_port(p->port_id);
       rte_eal_cleanup();
       return rc;
@@ -204,6 +234,7 @@ int main(int argc, char** argv) {
       wq.rx_cksum = port->rx_cksum_offload;
       wq.ip_offload = port->ip_cksum_offload;
       wq.l4_offload = port->l4_cksum_offload;
+      wq.mtu = port->mtu;
     }
     control::PortInfo pi;
     pi.port_id = pid;

@@ -14,7 +14,7 @@ namespace camp::campd {
 namespace {
 
 bool parse_u64(const std::string& s, uint64_t lo, uint64_t hi, uint64_t* out) {
-  if (s.empty() || s[0] == '-' || s[0] == '+') return false;
+  if (s.empty() || s[0] < '0' || s[0] > '9') return false;  // strtoull would skip blanks and signs
   errno = 0;
   char* end = nullptr;
   const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
@@ -83,7 +83,9 @@ bool parse_addr_flag(const std::string& v, Options* o, std::string* err) {
     if (!set_u16("--addr", v.substr(0, at), 0, RTE_MAX_ETHPORTS - 1, &port, err)) return false;
     addr = v.substr(at + 1);
   }
-  return add_address(o->ports[port], addr, err);
+  if (add_address(o->ports[port], addr, err)) return true;
+  *err = "--addr: " + *err;
+  return false;
 }
 
 }  // namespace
@@ -91,16 +93,19 @@ bool parse_addr_flag(const std::string& v, Options* o, std::string* err) {
 bool add_address(PortOptions& p, const std::string& text, std::string* err) {
   uint8_t buf[16];
   bool ok;
+  // One IPv6 entry stays free for the port's link-local address, added when the port starts.
+  constexpr size_t kMaxV6 = net::kMaxAddrs - 1;
   if (inet_pton(AF_INET, text.c_str(), buf) == 1) {
     ok = p.local.has_ipv4(buf) || p.local.add_ipv4(buf);
   } else if (inet_pton(AF_INET6, text.c_str(), buf) == 1) {
-    ok = p.local.has_ipv6(buf) || p.local.add_ipv6(buf);
+    ok = p.local.has_ipv6(buf) || (p.local.n_ipv6 < kMaxV6 && p.local.add_ipv6(buf));
   } else {
     *err = "'" + text + "' is not an IPv4 or IPv6 address";
     return false;
   }
   if (!ok) {
-    *err = "too many addresses (at most " + std::to_string(net::kMaxAddrs) + " of each family)";
+    *err = "too many addresses (at most " + std::to_string(net::kMaxAddrs) + " IPv4 and " +
+           std::to_string(kMaxV6) + " IPv6 per port)";
     return false;
   }
   p.addr_text.push_back(text);
@@ -114,7 +119,7 @@ bool load_config(const std::string& path, Options* o, std::string* err) {
     *err = "config " + path + ": cannot read or parse it (INI: [section] and key = value lines)";
     return false;
   }
-  const int n_sec = rte_cfgfile_num_sections(cfg.get(), nullptr, 0);
+  const int n_sec = rte_cfgfile_num_sections(cfg.get(), "", 0);
   // rte_cfgfile_sections fills caller arrays; size them from the count.
   std::vector<std::vector<char>> storage(n_sec, std::vector<char>(CFG_NAME_LEN));
   std::vector<char*> ptrs(n_sec);
@@ -123,6 +128,10 @@ bool load_config(const std::string& path, Options* o, std::string* err) {
 
   for (int i = 0; i < n_sec; ++i) {
     const std::string sec = ptrs[i];
+    if (sec != "engine" && sec != "workers" && sec.rfind("port.", 0) != 0) {
+      *err = "config " + path + ": unknown section [" + sec + "] (known: engine, workers, port.N)";
+      return false;
+    }
     const int n = rte_cfgfile_section_num_entries(cfg.get(), sec.c_str());
     std::vector<rte_cfgfile_entry> entries(n > 0 ? n : 0);
     if (n > 0) rte_cfgfile_section_entries(cfg.get(), sec.c_str(), entries.data(), n);
@@ -267,7 +276,7 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
     bool good = true;
     switch (c) {
       case 'c': break;
-      case 'a': good = parse_addr_flag(v, o, &why); if (!good) why = "--addr: " + why; break;
+      case 'a': good = parse_addr_flag(v, o, &why); break;
       case 'p': good = set_u16("--udp-port", v, 1, 65535, &o->udp_port, &why); break;
       case 'i': o->interactive = true; break;
       case 's': o->ctl_socket = v; break;
