@@ -22,7 +22,7 @@
 
 #include "control/control_plane.h"
 #include "tests/control/fake_worker.h"
-#include "tests/control/mini_json.h"
+#include "tests/control/json_at.h"
 
 extern char** environ;
 
@@ -30,6 +30,8 @@ namespace camp::control {
 namespace {
 
 using camp::testing::FakeWorker;
+using camp::testing::str_at;
+using camp::testing::u64_at;
 using Clock = std::chrono::steady_clock;
 
 bool contains(const std::string& s, const std::string& part) {
@@ -162,16 +164,17 @@ TEST_F(Campctl, StatsJson) {
   ASSERT_TRUE(w1_.wait_applied());
   const Outcome r = campctl({"--socket", sock_, "stats", "--json"});
   ASSERT_EQ(r.status, 0) << r.err;
-  camp::testing::Json j;
-  ASSERT_TRUE(camp::testing::parse_json(r.out, &j)) << r.out;
-  EXPECT_EQ(j.at("rx_packets")->u64(), 30u);
-  EXPECT_EQ(j.at("udp_rx")->u64(), 120u);
-  EXPECT_EQ(j.at("dropped")->u64(), 5u);
-  EXPECT_EQ(j.at("drops.udp_port_closed")->u64(), 4u);
-  EXPECT_EQ(j.at("drops.ipv4_bad_checksum")->u64(), 1u);
-  EXPECT_EQ(j.at("drops.eth_truncated")->u64(), 0u);
-  EXPECT_EQ(j.at("workers.0.drops.udp_port_closed")->u64(), 4u);
-  EXPECT_EQ(j.at("ports.0.name")->text, "net_tap0");
+  camp::json::Value j;
+  std::string err;
+  ASSERT_TRUE(camp::json::parse(r.out, &j, &err)) << err << "\n" << r.out;
+  EXPECT_EQ(u64_at(j, "rx_packets"), 30u);
+  EXPECT_EQ(u64_at(j, "udp_rx"), 120u);
+  EXPECT_EQ(u64_at(j, "dropped"), 5u);
+  EXPECT_EQ(u64_at(j, "drops.udp_port_closed"), 4u);
+  EXPECT_EQ(u64_at(j, "drops.ipv4_bad_checksum"), 1u);
+  EXPECT_EQ(u64_at(j, "drops.eth_truncated"), 0u);
+  EXPECT_EQ(u64_at(j, "workers.0.drops.udp_port_closed"), 4u);
+  EXPECT_EQ(str_at(j, "ports.0.name"), "net_tap0");
 }
 
 TEST_F(Campctl, SetAndItsErrors) {

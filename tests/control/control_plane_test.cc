@@ -13,13 +13,16 @@
 
 #include "control/commands.h"
 #include "tests/control/fake_worker.h"
-#include "tests/control/mini_json.h"
+#include "tests/control/json_at.h"
 
 namespace camp::control {
 namespace {
 
 using camp::testing::FakeWorker;
-using camp::testing::Json;
+using camp::json::Value;
+using camp::testing::bool_at;
+using camp::testing::str_at;
+using camp::testing::u64_at;
 using Clock = std::chrono::steady_clock;
 
 bool contains(const std::string& s, const std::string& part) {
@@ -53,11 +56,12 @@ class ControlPlaneTest : public ::testing::Test {
   void join_all() {
     for (auto& w : workers_) w->join();
   }
-  Json stats_json() {
+  Value stats_json() {
     const Response r = cp_->execute("stats --json");
     EXPECT_TRUE(r.ok) << r.text;
-    Json j;
-    EXPECT_TRUE(camp::testing::parse_json(r.text, &j)) << r.text;
+    Value j;
+    std::string err;
+    EXPECT_TRUE(camp::json::parse(r.text, &j, &err)) << err << "\n" << r.text;
     return j;
   }
   void TearDown() override {
@@ -161,17 +165,17 @@ TEST_F(ControlPlaneTest, SnapshotsAreFresh) {
   workers_[1]->add_rx(5);
   ASSERT_TRUE(workers_[0]->wait_applied());
   ASSERT_TRUE(workers_[1]->wait_applied());
-  Json j = stats_json();
-  EXPECT_EQ(j.at("rx_packets")->u64(), 1239u);
-  EXPECT_EQ(j.at("workers.0.rx_packets")->u64(), 1234u);
-  EXPECT_EQ(j.at("workers.1.rx_packets")->u64(), 5u);
-  EXPECT_FALSE(j.at("workers.0.stale")->b);
-  EXPECT_FALSE(j.at("workers.1.stale")->b);
+  Value j = stats_json();
+  EXPECT_EQ(u64_at(j, "rx_packets"), 1239u);
+  EXPECT_EQ(u64_at(j, "workers.0.rx_packets"), 1234u);
+  EXPECT_EQ(u64_at(j, "workers.1.rx_packets"), 5u);
+  EXPECT_EQ(bool_at(j, "workers.0.stale"), false);
+  EXPECT_EQ(bool_at(j, "workers.1.stale"), false);
 
   workers_[1]->add_rx(1000);
   ASSERT_TRUE(workers_[1]->wait_applied());
   j = stats_json();
-  EXPECT_EQ(j.at("workers.1.rx_packets")->u64(), 1005u);
+  EXPECT_EQ(u64_at(j, "workers.1.rx_packets"), 1005u);
   EXPECT_TRUE(contains(cp_->execute("status").text, "rx 2239 packets"))
       << cp_->execute("status").text;
   const std::string w = cp_->execute("workers").text;
@@ -196,15 +200,15 @@ TEST_F(ControlPlaneTest, SilentWorkerIsShownStaleFromItsLastReport) {
   ASSERT_TRUE(workers_[0]->wait_applied());
 
   const auto t0 = Clock::now();
-  Json j = stats_json();
+  Value j = stats_json();
   const double took = std::chrono::duration<double>(Clock::now() - t0).count();
   EXPECT_GE(took, 0.45);  // it waited for the silent worker, but only so long
   EXPECT_LT(took, 3.0);
-  EXPECT_FALSE(j.at("workers.0.stale")->b);
-  EXPECT_TRUE(j.at("workers.1.stale")->b);
-  EXPECT_EQ(j.at("workers.0.rx_packets")->u64(), 7u);
-  EXPECT_EQ(j.at("workers.1.rx_packets")->u64(), 100u);
-  EXPECT_EQ(j.at("rx_packets")->u64(), 107u);
+  EXPECT_EQ(bool_at(j, "workers.0.stale"), false);
+  EXPECT_EQ(bool_at(j, "workers.1.stale"), true);
+  EXPECT_EQ(u64_at(j, "workers.0.rx_packets"), 7u);
+  EXPECT_EQ(u64_at(j, "workers.1.rx_packets"), 100u);
+  EXPECT_EQ(u64_at(j, "rx_packets"), 107u);
   const std::string text = cp_->execute("stats").text;
   EXPECT_TRUE(contains(text, "[stale]")) << text;
   EXPECT_TRUE(contains(text, "note: worker 1 did not answer in time; its numbers are from"))
@@ -232,9 +236,9 @@ TEST_F(ControlPlaneTest, SilentWorkerIsShownStaleFromItsLastReport) {
 
 TEST_F(ControlPlaneTest, WorkerThatNeverReportedShowsZerosStale) {
   make(1);  // no thread at all
-  const Json j = stats_json();
-  EXPECT_TRUE(j.at("workers.0.stale")->b);
-  EXPECT_EQ(j.at("rx_packets")->u64(), 0u);
+  const Value j = stats_json();
+  EXPECT_EQ(bool_at(j, "workers.0.stale"), true);
+  EXPECT_EQ(u64_at(j, "rx_packets"), 0u);
   EXPECT_TRUE(contains(cp_->execute("status").text, "it has not reported yet"));
 }
 
@@ -271,49 +275,50 @@ TEST_F(ControlPlaneTest, StatsJsonNamesEveryDropReasonWithItsCount) {
   workers_[1]->stats.rx_bytes = 1ull << 40;
   start_all();
 
-  const Json j = stats_json();
-  const Json* drops = j.at("drops");
+  const Value j = stats_json();
+  const Value* drops = j.at("drops");
   ASSERT_NE(drops, nullptr);
-  ASSERT_EQ(drops->members.size(), kDropReasonCount);
+  ASSERT_EQ(drops->kind(), Value::Kind::kObject);
+  ASSERT_EQ(drops->members().size(), kDropReasonCount);
   uint64_t sum = 0;
   for (size_t i = 0; i < kDropReasonCount; ++i) {
     const std::string name(drop_reason_name(static_cast<DropReason>(i)));
-    ASSERT_NE(drops->get(name), nullptr) << name;
-    EXPECT_EQ(drops->get(name)->u64(), 101 * (i + 1)) << name;
-    EXPECT_EQ(j.at("workers.0.drops." + name)->u64(), i + 1) << name;
-    EXPECT_EQ(j.at("workers.1.drops." + name)->u64(), 100 * (i + 1)) << name;
+    ASSERT_NE(drops->find(name), nullptr) << name;
+    EXPECT_EQ(u64_at(*drops, name), 101 * (i + 1)) << name;
+    EXPECT_EQ(u64_at(j, "workers.0.drops." + name), i + 1) << name;
+    EXPECT_EQ(u64_at(j, "workers.1.drops." + name), 100 * (i + 1)) << name;
     sum += 101 * (i + 1);
   }
-  EXPECT_EQ(j.at("dropped")->u64(), sum);
-  EXPECT_EQ(j.at("workers.1.dropped")->u64(), sum / 101 * 100);
-  EXPECT_EQ(j.at("udp_rx")->u64(), 120u);
-  EXPECT_EQ(j.at("udp_tx")->u64(), 119u);
-  EXPECT_EQ(j.at("icmp_echo_replies")->u64(), 5u);
-  EXPECT_EQ(j.at("icmpv6_echo_replies")->u64(), 3u);
-  EXPECT_EQ(j.at("nd_advertisements")->u64(), 2u);
-  EXPECT_EQ(j.at("arp_replies")->u64(), 1u);
-  EXPECT_EQ(j.at("tx_bytes")->u64(), 1u << 20);
-  EXPECT_EQ(j.at("rx_bytes")->u64(), 1ull << 40);
+  EXPECT_EQ(u64_at(j, "dropped"), sum);
+  EXPECT_EQ(u64_at(j, "workers.1.dropped"), sum / 101 * 100);
+  EXPECT_EQ(u64_at(j, "udp_rx"), 120u);
+  EXPECT_EQ(u64_at(j, "udp_tx"), 119u);
+  EXPECT_EQ(u64_at(j, "icmp_echo_replies"), 5u);
+  EXPECT_EQ(u64_at(j, "icmpv6_echo_replies"), 3u);
+  EXPECT_EQ(u64_at(j, "nd_advertisements"), 2u);
+  EXPECT_EQ(u64_at(j, "arp_replies"), 1u);
+  EXPECT_EQ(u64_at(j, "tx_bytes"), 1u << 20);
+  EXPECT_EQ(u64_at(j, "rx_bytes"), 1ull << 40);
   for (const char* f : {"rx_packets", "tx_packets", "arp_replies_seen", "polls", "idle_polls",
                         "sleeps", "commands"})
     EXPECT_NE(j.at(f), nullptr) << f;
   // The snapshot itself is counted as a command by each worker.
-  EXPECT_EQ(j.at("workers.0.commands")->u64(), 1u);
-  EXPECT_EQ(j.at("workers.1.lcore")->u64(), 11u);
-  EXPECT_EQ(j.at("workers.1.worker")->u64(), 1u);
-  EXPECT_EQ(j.at("workers.0.settings.rx_burst")->u64(), 32u);
+  EXPECT_EQ(u64_at(j, "workers.0.commands"), 1u);
+  EXPECT_EQ(u64_at(j, "workers.1.lcore"), 11u);
+  EXPECT_EQ(u64_at(j, "workers.1.worker"), 1u);
+  EXPECT_EQ(u64_at(j, "workers.0.settings.rx_burst"), 32u);
 
-  EXPECT_EQ(j.at("ports.0.port")->u64(), 0u);
-  EXPECT_EQ(j.at("ports.0.name")->text, "net_\"tap\"0");
-  EXPECT_TRUE(j.at("ports.0.counters_available")->b);
-  EXPECT_TRUE(j.at("ports.0.link_up")->b);
+  EXPECT_EQ(u64_at(j, "ports.0.port"), 0u);
+  EXPECT_EQ(str_at(j, "ports.0.name"), "net_\"tap\"0");
+  EXPECT_EQ(bool_at(j, "ports.0.counters_available"), true);
+  EXPECT_EQ(bool_at(j, "ports.0.link_up"), true);
   const char* port_fields[] = {"ipackets", "opackets", "ibytes",  "obytes",
                                "imissed",  "ierrors",  "oerrors", "rx_nombuf"};
   for (size_t i = 0; i < std::size(port_fields); ++i)
-    EXPECT_EQ(j.at(std::string("ports.0.") + port_fields[i])->u64(), 11 + i) << port_fields[i];
-  EXPECT_EQ(j.at("ports.1.port")->u64(), 3u);
-  EXPECT_FALSE(j.at("ports.1.counters_available")->b);
-  EXPECT_EQ(j.at("ports.1.ipackets")->u64(), 0u);
+    EXPECT_EQ(u64_at(j, std::string("ports.0.") + port_fields[i]), 11 + i) << port_fields[i];
+  EXPECT_EQ(u64_at(j, "ports.1.port"), 3u);
+  EXPECT_EQ(bool_at(j, "ports.1.counters_available"), false);
+  EXPECT_EQ(u64_at(j, "ports.1.ipackets"), 0u);
 
   // The text form lists the non-zero reasons by name.
   const std::string text = cp_->execute("stats").text;
@@ -335,13 +340,16 @@ TEST_F(ControlPlaneTest, FormatStatsForFinalCounters) {
   tel[0].stats.rx_packets = 3;
   tel[1].stats.rx_packets = 4;
   tel[1].stats.drop(DropReason::ipv4_fragment, 2);
-  Json j;
+  Value j;
+  std::string err;
   const std::string js = format_stats(tel, info, true);
-  ASSERT_TRUE(camp::testing::parse_json(js, &j)) << js;
-  EXPECT_EQ(j.at("rx_packets")->u64(), 7u);
-  EXPECT_EQ(j.at("drops.ipv4_fragment")->u64(), 2u);
-  EXPECT_EQ(j.at("workers.1.drops.ipv4_fragment")->u64(), 2u);
-  EXPECT_EQ(j.at("workers")->items.size(), 2u);
+  ASSERT_TRUE(camp::json::parse(js, &j, &err)) << err << "\n" << js;
+  EXPECT_EQ(u64_at(j, "rx_packets"), 7u);
+  EXPECT_EQ(u64_at(j, "drops.ipv4_fragment"), 2u);
+  EXPECT_EQ(u64_at(j, "workers.1.drops.ipv4_fragment"), 2u);
+  ASSERT_NE(j.at("workers"), nullptr) << js;
+  ASSERT_EQ(j.at("workers")->kind(), Value::Kind::kArray) << js;
+  EXPECT_EQ(j.at("workers")->items().size(), 2u);
   const std::string text = format_stats(tel, info, false);
   EXPECT_TRUE(contains(text, "rx 7 packets")) << text;
   EXPECT_TRUE(contains(text, "ipv4_fragment")) << text;
@@ -354,13 +362,13 @@ TEST_F(ControlPlaneTest, StatsReset) {
   start_all();
   workers_[1]->add_rx(50);
   ASSERT_TRUE(workers_[1]->wait_applied());
-  EXPECT_EQ(stats_json().at("rx_packets")->u64(), 50u);
+  EXPECT_EQ(u64_at(stats_json(), "rx_packets"), 50u);
   const Response r = cp_->execute("stats reset");
   ASSERT_TRUE(r.ok) << r.text;
   EXPECT_TRUE(contains(r.text, "counters reset on 2 of 2")) << r.text;
-  const Json j = stats_json();
-  EXPECT_EQ(j.at("rx_packets")->u64(), 0u);
-  EXPECT_EQ(j.at("drops.no_mbuf")->u64(), 0u);
+  const Value j = stats_json();
+  EXPECT_EQ(u64_at(j, "rx_packets"), 0u);
+  EXPECT_EQ(u64_at(j, "drops.no_mbuf"), 0u);
 }
 
 TEST_F(ControlPlaneTest, StopCallsRequestQuit) {

@@ -14,13 +14,15 @@
 
 #include "control/control_plane.h"
 #include "tests/control/fake_worker.h"
-#include "tests/control/mini_json.h"
+#include "tests/control/json_at.h"
 
 namespace camp::control {
 namespace {
 
 using camp::testing::FakeWorker;
-using camp::testing::Json;
+using camp::json::Value;
+using camp::testing::str_at;
+using camp::testing::u64_at;
 
 std::string g_eal_error;
 
@@ -95,42 +97,44 @@ TEST_F(Telemetry, CampCommandsAnswerWithTheEngineNumbers) {
   w1.add_rx(7);
   ASSERT_TRUE(w1.wait_applied());
 
-  Json j;
+  Value j;
   std::string r = telemetry("/camp/stats");
-  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
-  const Json* s = j.get("/camp/stats");
+  ASSERT_TRUE(camp::json::parse(r, &j, &err)) << err << "\n" << r;
+  const Value* s = j.find("/camp/stats");
   ASSERT_NE(s, nullptr) << r;
-  EXPECT_EQ(s->get("udp_rx")->u64(), 120u) << r;
-  EXPECT_EQ(s->get("rx_packets")->u64(), 7u) << r;
-  EXPECT_EQ(s->get("dropped")->u64(), 3u) << r;
-  EXPECT_EQ(s->get("drop_udp_port_closed")->u64(), 3u) << r;
-  EXPECT_EQ(s->get("drop_eth_truncated")->u64(), 0u) << r;
-  EXPECT_EQ(s->get("stale_workers")->u64(), 0u) << r;
+  EXPECT_EQ(u64_at(*s, "udp_rx"), 120u) << r;
+  EXPECT_EQ(u64_at(*s, "rx_packets"), 7u) << r;
+  EXPECT_EQ(u64_at(*s, "dropped"), 3u) << r;
+  EXPECT_EQ(u64_at(*s, "drop_udp_port_closed"), 3u) << r;
+  EXPECT_EQ(u64_at(*s, "drop_eth_truncated"), 0u) << r;
+  EXPECT_EQ(u64_at(*s, "stale_workers"), 0u) << r;
   EXPECT_NE(r.find("\"udp_rx\":120"), std::string::npos) << r;
 
   r = telemetry("/camp/status");
-  j = Json{};
-  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
-  EXPECT_EQ(j.at("/camp/status")->get("version")->text, "9.9.9") << r;
-  EXPECT_EQ(j.at("/camp/status")->get("pid")->u64(), static_cast<uint64_t>(getpid())) << r;
-  EXPECT_EQ(j.at("/camp/status")->get("workers")->u64(), 2u) << r;
+  j = Value{};
+  ASSERT_TRUE(camp::json::parse(r, &j, &err)) << err << "\n" << r;
+  EXPECT_EQ(str_at(j, "/camp/status.version"), "9.9.9") << r;
+  EXPECT_EQ(u64_at(j, "/camp/status.pid"), static_cast<uint64_t>(getpid())) << r;
+  EXPECT_EQ(u64_at(j, "/camp/status.workers"), 2u) << r;
 
   r = telemetry("/camp/ports");
-  j = Json{};
-  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
-  ASSERT_EQ(j.get("/camp/ports")->items.size(), 1u) << r;
+  j = Value{};
+  ASSERT_TRUE(camp::json::parse(r, &j, &err)) << err << "\n" << r;
+  ASSERT_NE(j.find("/camp/ports"), nullptr) << r;
+  ASSERT_EQ(j.find("/camp/ports")->kind(), Value::Kind::kArray) << r;
+  ASSERT_EQ(j.find("/camp/ports")->items().size(), 1u) << r;
   r = telemetry("/camp/ports,0");
-  j = Json{};
-  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
-  EXPECT_EQ(j.get("/camp/ports")->get("ipackets")->u64(), 321u) << r;
-  EXPECT_EQ(j.get("/camp/ports")->get("name")->text, "net_tap0") << r;
+  j = Value{};
+  ASSERT_TRUE(camp::json::parse(r, &j, &err)) << err << "\n" << r;
+  EXPECT_EQ(u64_at(j, "/camp/ports.ipackets"), 321u) << r;
+  EXPECT_EQ(str_at(j, "/camp/ports.name"), "net_tap0") << r;
 
   r = telemetry("/camp/workers,1");
-  j = Json{};
-  ASSERT_TRUE(camp::testing::parse_json(r, &j)) << r;
-  EXPECT_EQ(j.get("/camp/workers")->get("udp_rx")->u64(), 20u) << r;
-  EXPECT_EQ(j.get("/camp/workers")->get("setting_rx_burst")->u64(), 32u) << r;
-  EXPECT_EQ(j.get("/camp/workers")->get("lcore")->u64(), 2u) << r;
+  j = Value{};
+  ASSERT_TRUE(camp::json::parse(r, &j, &err)) << err << "\n" << r;
+  EXPECT_EQ(u64_at(j, "/camp/workers.udp_rx"), 20u) << r;
+  EXPECT_EQ(u64_at(j, "/camp/workers.setting_rx_burst"), 32u) << r;
+  EXPECT_EQ(u64_at(j, "/camp/workers.lcore"), 2u) << r;
   r = telemetry("/camp/workers,7");  // no such worker: telemetry answers null
   EXPECT_NE(r.find("null"), std::string::npos) << r;
 

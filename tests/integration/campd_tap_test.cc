@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "control/json.h"
+
 namespace {
 
 const char* kIface = "campit0";
@@ -51,25 +53,21 @@ int sh(const std::string& cmd, std::string* out = nullptr) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-// Pulls numbers out of campctl's JSON with python's json module: "a.b.c" paths, one per line.
+// Pulls integers out of campctl's JSON by "a.b.0.c" paths. A path that is absent or not an integer
+// is left out of the map (as is every path when the JSON does not parse), so size checks catch it.
 std::map<std::string, long long> json_values(const std::string& json,
                                              const std::vector<std::string>& paths) {
-  const std::string tmp = "/tmp/camp-it-stats-" + std::to_string(getpid()) + ".json";
-  std::ofstream(tmp) << json;
-  std::string script = "import json,sys\nd=json.load(open('" + tmp + "'))\n";
-  for (const auto& p : paths) {
-    script += "v=d\nfor k in '" + p + "'.split('.'):\n  v=v[int(k)] if k.isdigit() else v[k]\n";
-    script += "print(int(v))\n";
-  }
-  std::string out;
-  const int rc = sh("python3 -c \"$(cat <<'PYEOF'\n" + script + "PYEOF\n)\"", &out);
-  std::remove(tmp.c_str());
   std::map<std::string, long long> m;
-  if (rc != 0) return m;
-  std::istringstream in(out);
+  camp::json::Value doc;
+  std::string err;
+  if (!camp::json::parse(json, &doc, &err)) {
+    ADD_FAILURE() << "campctl's JSON does not parse: " << err;
+    return m;
+  }
   for (const auto& p : paths) {
-    long long v;
-    if (in >> v) m[p] = v;
+    const camp::json::Value* v = doc.at(p);
+    int64_t i = 0;
+    if (v != nullptr && v->get_i64(&i)) m[p] = i;
   }
   return m;
 }

@@ -1,5 +1,6 @@
-// campctl's JSON reader/writer: exact 64-bit integers, escapes, nesting, errors with positions.
-#include "tools/campctl/json.h"
+// The JSON reader/writer (control/json.h): exact 64-bit integers, escapes, nesting, errors with
+// positions, path lookup.
+#include "control/json.h"
 
 #include <gtest/gtest.h>
 
@@ -87,6 +88,49 @@ TEST(Json, NestingAndOrder) {
             "  \"a\": true,\n  \"z\": false\n}");
   EXPECT_EQ(parse_ok(write(v, 2)), v);
   EXPECT_EQ(parse_ok(write(v)), v);
+}
+
+TEST(Json, PathLookup) {
+  const Value v = parse_ok(
+      R"({"a": {"b": [10, {"c": 7}, [5, 6]]}, "x.y": 1, "": {"": 2}, "n": null, "s": "t"})");
+  uint64_t u = 0;
+  EXPECT_EQ(v.at(""), &v);
+  ASSERT_NE(v.at("a.b.1.c"), nullptr);
+  ASSERT_TRUE(v.at("a.b.1.c")->get_u64(&u));
+  EXPECT_EQ(u, 7u);
+  EXPECT_EQ(v.at("a.b.1.c"), v.find("a")->find("b")->items()[1].find("c"));
+  ASSERT_TRUE(v.at("a.b.0")->get_u64(&u));
+  EXPECT_EQ(u, 10u);
+  ASSERT_TRUE(v.at("a.b.2.1")->get_u64(&u));
+  EXPECT_EQ(u, 6u);
+  EXPECT_EQ(v.at("a.b")->kind(), Value::Kind::kArray);
+  EXPECT_TRUE(v.at("n")->is_null());
+  EXPECT_EQ(v.at("s")->str(), "t");
+  // Absent: a missing key, an index past the end or not plain digits, a step into a scalar, a
+  // name used on an array, an index used on an object key that is not there.
+  EXPECT_EQ(v.at("nope"), nullptr);
+  EXPECT_EQ(v.at("a.c"), nullptr);
+  EXPECT_EQ(v.at("a.b.3"), nullptr);
+  EXPECT_EQ(v.at("a.b.18446744073709551616"), nullptr);
+  EXPECT_EQ(v.at("a.b.1x"), nullptr);
+  EXPECT_EQ(v.at("a.b.-1"), nullptr);
+  EXPECT_EQ(v.at("a.b.+1"), nullptr);
+  EXPECT_EQ(v.at("a.b."), nullptr);
+  EXPECT_EQ(v.at("a.b.c"), nullptr);
+  EXPECT_EQ(v.at("a.b.0.c"), nullptr);
+  EXPECT_EQ(v.at("s.0"), nullptr);
+  EXPECT_EQ(v.at("n.x"), nullptr);
+  EXPECT_EQ(v.at("a.0"), nullptr);
+  // Dots always separate steps, so a key holding one cannot be reached; empty steps are the key "".
+  EXPECT_EQ(v.at("x.y"), nullptr);
+  ASSERT_NE(v.at("."), nullptr);
+  ASSERT_TRUE(v.at(".")->get_u64(&u));
+  EXPECT_EQ(u, 2u);
+  EXPECT_EQ(v.at("a."), nullptr);
+  // On a scalar root only the empty path resolves.
+  const Value one = Value::u64(1);
+  EXPECT_EQ(one.at(""), &one);
+  EXPECT_EQ(one.at("0"), nullptr);
 }
 
 TEST(Json, Errors) {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "dataplane/mmf/report.h"
-#include "tools/campctl/json.h"
+#include "control/json.h"
 
 namespace camp {
 

@@ -1,5 +1,6 @@
-// A small JSON reader and writer for campctl (RFC 8259). Integers are kept exactly as 64-bit
-// values (0..2^64-1 and down to -2^63), never through double; other numbers keep their text.
+// A small JSON reader and writer for campctl and the tests that read its output (RFC 8259).
+// Integers are kept exactly as 64-bit values (0..2^64-1 and down to -2^63), never through double;
+// other numbers keep their text.
 // Object members keep their order; a duplicate key is a parse error because its meaning would be
 // ambiguous. Not for the hot path: values own their strings and vectors.
 #pragma once
@@ -48,6 +49,10 @@ class Value {
   std::vector<Member>& members() { return members_; }
   const std::vector<Member>& members() const { return members_; }
   const Value* find(std::string_view key) const;  // nullptr when absent
+  // A nested value by path: "a.b.0.c" takes object members by name and array items by decimal
+  // index, one dot-separated step each. An empty path is this value; nullptr when any step is
+  // absent, is not a plain index into an array, or goes into a scalar.
+  const Value* at(std::string_view path) const;
   Value& set(std::string key, Value v);           // appends, or replaces an existing key
 
   bool operator==(const Value& o) const;

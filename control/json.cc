@@ -1,5 +1,6 @@
-#include "tools/campctl/json.h"
+#include "control/json.h"
 
+#include <charconv>
 #include <cstdio>
 
 namespace camp::json {
@@ -90,6 +91,31 @@ const Value* Value::find(std::string_view key) const {
     if (m.first == key) return &m.second;
   }
   return nullptr;
+}
+
+const Value* Value::at(std::string_view path) const {
+  if (path.empty()) return this;
+  const Value* v = this;
+  for (;;) {
+    const size_t dot = path.find('.');
+    const std::string_view step = path.substr(0, dot);
+    if (v->kind_ == Kind::kArray) {
+      // The whole step must be digits: from_chars alone would accept a prefix such as "1x".
+      size_t i = 0;
+      const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), i);
+      if (step.empty() || ec != std::errc() || end != step.data() + step.size() ||
+          i >= v->items_.size())
+        return nullptr;
+      v = &v->items_[i];
+    } else if (v->kind_ == Kind::kObject) {
+      v = v->find(step);
+      if (v == nullptr) return nullptr;
+    } else {
+      return nullptr;  // a scalar has nothing inside it
+    }
+    if (dot == std::string_view::npos) return v;
+    path.remove_prefix(dot + 1);  // a trailing dot leaves one empty step: the key ""
+  }
 }
 
 Value& Value::set(std::string key, Value v) {
