@@ -240,15 +240,19 @@ size_t Driver::poll(uint64_t now_ns) {
 void Driver::run(const std::atomic<bool>& quit) {
   while (!quit.load(std::memory_order_relaxed)) {
     if (poll(monotonic_ns()) > 0) continue;  // busy: drain before waiting
-    const uint64_t now = monotonic_ns();
-    if (next_timer_ <= now) continue;
-    const uint64_t wait = std::min(next_timer_ - now, kMaxWaitNs);
-    const timespec ts{static_cast<time_t>(wait / 1'000'000'000ull),
-                      static_cast<long>(wait % 1'000'000'000ull)};
-    for (pollfd& p : pfd_) p.revents = 0;
-    stats_.sleeps++;
-    ppoll(pfd_.data(), pfd_.size(), &ts, nullptr);  // EINTR: just poll again
+    wait(kMaxWaitNs);
   }
+}
+
+void Driver::wait(uint64_t max_wait_ns) {
+  const uint64_t now = monotonic_ns();
+  if (next_timer_ <= now) return;
+  const uint64_t wait = std::min(next_timer_ - now, max_wait_ns);
+  const timespec ts{static_cast<time_t>(wait / 1'000'000'000ull),
+                    static_cast<long>(wait % 1'000'000'000ull)};
+  for (pollfd& p : pfd_) p.revents = 0;
+  stats_.sleeps++;
+  ppoll(pfd_.data(), pfd_.size(), &ts, nullptr);  // EINTR: the caller polls again
 }
 
 void Driver::flush(TxBatch& batch) {

@@ -61,10 +61,15 @@ class Driver {
   // endpoint's timer is due; the flag is checked at least every 100 ms.
   void run(const std::atomic<bool>& quit);
 
+  // Waits until a socket is readable, the endpoint's timer is due, or max_wait_ns passed
+  // (a caller with its own duties between polls, such as control commands, bounds it).
+  void wait(uint64_t max_wait_ns);
+
   // The endpoint's next deadline (0 before the first on_timer call: the first step runs it).
   uint64_t next_timer() const { return next_timer_; }
   // Owned by the polling thread; read it from elsewhere only after run() returned.
   const WorkerStats& stats() const { return stats_; }
+  WorkerStats& stats() { return stats_; }  // the polling thread's, e.g. to reset it
   const Options& options() const { return opt_; }
 
  private:

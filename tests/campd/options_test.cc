@@ -103,6 +103,30 @@ TEST(CampdOptions, AddressErrorsSayWhichFlagOnce) {
   EXPECT_EQ(o2.ports[0].local.n_ipv6, 7);
 }
 
+TEST(CampdOptions, SocketDriverAndListen) {
+  Options o;
+  std::string err;
+  ASSERT_EQ(parse({"--driver", "socket", "--listen", "127.0.0.1:4433", "--listen", "[::1]:0"}, &o,
+                  &err),
+            ParseResult::ok)
+      << err;
+  EXPECT_EQ(o.driver, DriverKind::socket);
+  ASSERT_EQ(o.listen.size(), 2u);
+  EXPECT_EQ(o.listen[1], "[::1]:0");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--driver", "xdp"}, "--driver: 'xdp'"},
+      {{"--driver", "socket"}, "needs at least one --listen"},
+      {{"--listen", "127.0.0.1"}, "--listen: '127.0.0.1'"},
+      {{"--listen", "localhost:80"}, "--listen: 'localhost:80'"},
+      {{"--listen", "127.0.0.1:70000"}, "--listen: '127.0.0.1:70000'"},
+  };
+  for (const auto& [args, want] : bad) {
+    Options b;
+    EXPECT_EQ(parse(args, &b, &err), ParseResult::error) << args[0];
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+  }
+}
+
 TEST(CampdOptions, ConfigFileThenFlagsOverride) {
   const std::string path = write_config(
       "[engine]\nudp_port = 7000\nctl_socket = /tmp/c.sock\ntelemetry = no\n"

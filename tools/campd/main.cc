@@ -26,6 +26,7 @@
 #include "drivers/dpdk/port.h"
 #include "drivers/dpdk/worker.h"
 #include "tools/campd/options.h"
+#include "tools/campd/run_socket.h"
 
 namespace {
 
@@ -86,6 +87,24 @@ int main(int argc, char** argv) {
     case campd::ParseResult::help: std::fputs(campd::usage(argv[0]).c_str(), stdout); return 0;
     case campd::ParseResult::error: return die(err + "");
     case campd::ParseResult::ok: break;
+  }
+
+  if (opt.driver == campd::DriverKind::socket) {
+    if (split > 1) return die("EAL options were given, but --driver socket uses no EAL");
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    return campd::run_socket_engine(opt, g_quit);
+  }
+  // --listen with DPDK: the address goes on port 0, the port number is the UDP port.
+  for (const std::string& l : opt.listen) {
+    const auto colon = l.rfind(':');
+    std::string host = l.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    const uint16_t port = static_cast<uint16_t>(std::stoul(l.substr(colon + 1)));
+    if (port == 0 || (l != opt.listen.front() && port != opt.udp_port))
+      return die("--listen: with the dpdk driver every address needs the same, non-zero port");
+    opt.udp_port = port;
+    if (!campd::add_address(opt.ports[0], host, &err)) return die("--listen: " + err);
   }
 
   std::vector<std::string> eal_args;

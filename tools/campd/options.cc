@@ -88,6 +88,29 @@ bool parse_addr_flag(const std::string& v, Options* o, std::string* err) {
   return false;
 }
 
+bool set_driver(const std::string& key, const std::string& v, DriverKind* out, std::string* err) {
+  if (v == "dpdk") return *out = DriverKind::dpdk, true;
+  if (v == "socket") return *out = DriverKind::socket, true;
+  *err = key + ": '" + v + "' is not a driver (known: dpdk, socket)";
+  return false;
+}
+
+// "ADDR:PORT" or "[V6]:PORT": checked here so a typo stops campd before anything starts.
+bool check_listen(const std::string& key, const std::string& v, std::string* err) {
+  const auto colon = v.rfind(':');
+  std::string host = colon == std::string::npos ? "" : v.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  uint64_t port;
+  uint8_t buf[16];
+  if (colon == std::string::npos || !parse_u64(v.substr(colon + 1), 0, 65535, &port) ||
+      (inet_pton(AF_INET, host.c_str(), buf) != 1 && inet_pton(AF_INET6, host.c_str(), buf) != 1)) {
+    *err = key + ": '" + v + "' is not ADDR:PORT (e.g. 127.0.0.1:4433 or [::1]:4433)";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool add_address(PortOptions& p, const std::string& text, std::string* err) {
@@ -143,6 +166,22 @@ bool load_config(const std::string& path, Options* o, std::string* err) {
       if (sec == "engine") {
         if (key == "udp_port") good = set_u16(where, val, 1, 65535, &o->udp_port, &why);
         else if (key == "ctl_socket") o->ctl_socket = val;
+        else if (key == "driver") good = set_driver(where, val, &o->driver, &why);
+        else if (key == "listen") {
+          std::string cur;
+          for (size_t j = 0; j <= val.size() && good; ++j) {
+            const char c = j < val.size() ? val[j] : ' ';
+            if (c == ' ' || c == ',' || c == '\t') {
+              if (!cur.empty()) {
+                good = check_listen(where, cur, &why);
+                o->listen.push_back(cur);
+              }
+              cur.clear();
+            } else {
+              cur += c;
+            }
+          }
+        }
         else if (key == "telemetry") good = set_bool(where, val, &o->telemetry, &why);
         else if (key == "duration") good = set_duration(where, val, &o->duration_s, &why);
         else if (key == "mbufs") good = set_u32(where, val, 1024, 1u << 24, &o->mbufs, &why);
@@ -205,7 +244,12 @@ With no EAL options, campd runs on an embedded default that needs no NIC and no 
 with addresses 198.18.0.1 and 2001:2::1 on port 0 (a tap interface "camp0" in the kernel).
 
 campd options:
-  -c, --config FILE        INI file: [engine] udp_port, ctl_socket, telemetry, duration, mbufs;
+      --driver dpdk|socket dpdk (default): DPDK ports and lcores. socket: kernel UDP sockets
+                           on the --listen addresses, no EAL (give no EAL options), one worker
+      --listen ADDR:PORT   socket driver: a socket to open (repeatable, [::1]:4433 for IPv6);
+                           dpdk driver: ADDR is added to port 0 and PORT is the UDP port
+  -c, --config FILE        INI file: [engine] driver, listen, udp_port, ctl_socket, telemetry,
+                           duration, mbufs;
                            [workers] idle_polls, idle_sleep_us, telemetry_ms, rx_burst;
                            [port.N] addresses, rxd, txd. Flags override the file.
   -a, --addr [PORT@]ADDR   an IPv4 or IPv6 address port PORT (default 0) answers for; repeatable
@@ -232,7 +276,8 @@ campd options:
 }
 
 ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
-  enum { kNoTelemetry = 256, kJson, kMbufs, kRxd, kTxd, kNullTemplate, kWorkerBase };
+  enum { kNoTelemetry = 256, kJson, kMbufs, kRxd, kTxd, kNullTemplate, kDriver, kListen,
+         kWorkerBase };
   std::vector<option> longopts = {
       {"config", required_argument, nullptr, 'c'},
       {"addr", required_argument, nullptr, 'a'},
@@ -246,6 +291,8 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
       {"rxd", required_argument, nullptr, kRxd},
       {"txd", required_argument, nullptr, kTxd},
       {"null-template", required_argument, nullptr, kNullTemplate},
+      {"driver", required_argument, nullptr, kDriver},
+      {"listen", required_argument, nullptr, kListen},
       {"help", no_argument, nullptr, 'h'},
   };
   std::vector<std::string> worker_flag_names;
@@ -271,6 +318,7 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
   optind = 1;
   std::string why;
   uint16_t rxd = 0, txd = 0;
+  bool listen_flag_seen = false;
   for (int c; (c = getopt_long(argc, argv, "c:a:p:is:d:h", longopts.data(), nullptr)) != -1;) {
     const std::string v = optarg ? optarg : "";
     bool good = true;
@@ -286,6 +334,13 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
       case kMbufs: good = set_u32("--mbufs", v, 1024, 1u << 24, &o->mbufs, &why); break;
       case kRxd: good = set_u16("--rxd", v, 64, 16384, &rxd, &why); break;
       case kTxd: good = set_u16("--txd", v, 64, 16384, &txd, &why); break;
+      case kDriver: good = set_driver("--driver", v, &o->driver, &why); break;
+      case kListen:
+        if (!listen_flag_seen) o->listen.clear();  // flags replace the file's list
+        listen_flag_seen = true;
+        good = check_listen("--listen", v, &why);
+        o->listen.push_back(v);
+        break;
       case kNullTemplate:
         good = v == "udp";
         if (good) o->null_template = v;
@@ -315,6 +370,10 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
   }
   o->rxd = rxd;
   o->txd = txd;
+  if (o->driver == DriverKind::socket && o->listen.empty()) {
+    *err = "--driver socket needs at least one --listen ADDR:PORT";
+    return ParseResult::error;
+  }
   return ParseResult::ok;
 }
 

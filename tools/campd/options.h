@@ -19,8 +19,12 @@ struct PortOptions {
   uint16_t txd = 1024;
 };
 
+enum class DriverKind { dpdk, socket };
+
 struct Options {
   std::string config_file;
+  DriverKind driver = DriverKind::dpdk;
+  std::vector<std::string> listen;   // --listen ADDR:PORT (socket: sockets to open; dpdk: port 0)
   uint16_t udp_port = 4433;
   std::string ctl_socket;            // empty: control::kDefaultSocketPath
   bool interactive = false;
