@@ -1,0 +1,330 @@
+#include "dataplane/quic/cid/cid_manager.h"
+
+#include <gtest/gtest.h>
+
+#include "dataplane/quic/cid/cid_issuer.h"
+
+namespace camp::quic {
+namespace {
+
+struct PeerFrame {
+  ConnectionId cid;
+  StatelessResetToken token{};
+  NewConnectionIdFrame frame;
+};
+
+// A NEW_CONNECTION_ID whose CID and token are derived from (path, seq, salt).
+PeerFrame peer_frame(uint64_t seq, uint64_t rpt, uint64_t path = 0, bool mp = false,
+                     uint8_t salt = 0) {
+  PeerFrame p;
+  p.cid.length = 8;
+  p.cid.bytes[0] = static_cast<uint8_t>(seq);
+  p.cid.bytes[1] = static_cast<uint8_t>(path);
+  p.cid.bytes[2] = salt;
+  p.token.fill(static_cast<uint8_t>(seq * 3 + path + salt));
+  p.frame.has_path_id = mp;
+  p.frame.path_id = path;
+  p.frame.sequence_number = seq;
+  p.frame.retire_prior_to = rpt;
+  return p;
+}
+
+NewCidOutcome deliver(CidManager& m, PeerFrame& p) {
+  p.frame.connection_id = p.cid.view();
+  p.frame.stateless_reset_token = ByteView(p.token.data(), p.token.size());
+  return m.on_new_connection_id(p.frame);
+}
+
+ConnectionId cid_of(uint8_t b) {
+  ConnectionId c;
+  c.length = 4;
+  c.bytes[0] = b;
+  return c;
+}
+
+CidManager with_limit(uint64_t limit) {
+  CidManagerConfig c;
+  c.local_active_cid_limit = limit;
+  return CidManager(c);
+}
+
+TEST(CidManager, ConfigValidity) {
+  EXPECT_FALSE(with_limit(1).valid());
+  EXPECT_FALSE(with_limit(kMaxActiveCids + 1).valid());
+  EXPECT_TRUE(with_limit(2).valid());
+}
+
+TEST(CidManager, LocalIssuanceRespectsPeerLimit) {
+  CidManager m = with_limit(4);
+  m.set_peer_active_cid_limit(3);
+  EXPECT_EQ(m.local_cids_wanted(0), 3u);
+  for (uint64_t s = 0; s < 3; ++s) EXPECT_EQ(m.add_local_cid(0, cid_of(s + 1), {}), s);
+  EXPECT_EQ(m.local_cids_wanted(0), 0u);
+  EXPECT_FALSE(m.add_local_cid(0, cid_of(9), {}).has_value());
+  // Retire Prior To 2: seqs 0 and 1 no longer count, so two more may be issued (RFC 9000 5.1.1).
+  EXPECT_FALSE(m.set_local_retire_prior_to(0, 4));  // beyond what we issued
+  ASSERT_TRUE(m.set_local_retire_prior_to(0, 2));
+  EXPECT_FALSE(m.set_local_retire_prior_to(0, 1));  // never decreases
+  EXPECT_EQ(m.local_cids_wanted(0), 2u);
+  EXPECT_EQ(m.add_local_cid(0, cid_of(4), {}), 3u);
+  auto f = m.new_connection_id_frame(0, 3, false);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->retire_prior_to, 2u);
+  EXPECT_EQ(f->connection_id, cid_of(4).view());
+  EXPECT_FALSE(f->has_path_id);
+  // Path 1 is above the peer's maximum path ID until it raises it.
+  EXPECT_EQ(m.local_cids_wanted(1), 0u);
+  EXPECT_FALSE(m.add_local_cid(1, cid_of(5), {}).has_value());
+  EXPECT_FALSE(m.new_connection_id_frame(1, 0, true).has_value());
+  m.set_peer_max_path_id(1);
+  EXPECT_EQ(m.add_local_cid(1, cid_of(5), {}), 0u);  // per-path sequence numbers
+  EXPECT_TRUE(m.new_connection_id_frame(1, 0, true)->has_path_id);
+  EXPECT_FALSE(m.new_connection_id_frame(1, 0, false).has_value());
+}
+
+TEST(CidManager, RetireConnectionIdFromPeer) {
+  CidManager m = with_limit(2);
+  m.set_peer_active_cid_limit(4);
+  for (uint8_t s = 0; s < 3; ++s) m.add_local_cid(0, cid_of(s + 1), {});
+  RetireConnectionIdFrame f;
+  f.sequence_number = 1;
+  RetireOutcome r = m.on_retire_connection_id(f, 0);
+  EXPECT_EQ(r.error, TransportError::NO_ERROR);
+  EXPECT_TRUE(r.retired);
+  EXPECT_EQ(r.cid, cid_of(2));
+  EXPECT_EQ(m.local_count(0), 2u);
+  // A repeat is harmless.
+  r = m.on_retire_connection_id(f, 0);
+  EXPECT_EQ(r.error, TransportError::NO_ERROR);
+  EXPECT_FALSE(r.retired);
+  // A sequence number never sent.
+  f.sequence_number = 3;
+  EXPECT_EQ(m.on_retire_connection_id(f, 0).error, TransportError::PROTOCOL_VIOLATION);
+  // The CID the packet arrived on.
+  f.sequence_number = 2;
+  EXPECT_EQ(m.on_retire_connection_id(f, 2).error, TransportError::PROTOCOL_VIOLATION);
+  EXPECT_NE(m.find_local(0, 2), nullptr);
+  // A path ID above our maximum.
+  f.has_path_id = true;
+  f.path_id = 1;
+  EXPECT_EQ(m.on_retire_connection_id(f, 0).error, TransportError::PROTOCOL_VIOLATION);
+  // Allowed but unknown (abandoned) path: ignored.
+  m.set_local_max_path_id(3);
+  r = m.on_retire_connection_id(f, 0);
+  EXPECT_EQ(r.error, TransportError::NO_ERROR);
+  EXPECT_FALSE(r.retired);
+}
+
+TEST(CidManager, PeerCidsBoundedByOurLimit) {
+  CidManager m = with_limit(3);
+  m.set_initial_peer_cid(cid_of(0xaa), nullptr);
+  auto f1 = peer_frame(1, 0), f2 = peer_frame(2, 0), f3 = peer_frame(3, 0);
+  EXPECT_EQ(deliver(m, f1).error, TransportError::NO_ERROR);
+  EXPECT_EQ(deliver(m, f2).error, TransportError::NO_ERROR);
+  EXPECT_EQ(m.peer_count(0), 3u);
+  EXPECT_EQ(deliver(m, f3).error, TransportError::CONNECTION_ID_LIMIT_ERROR);
+  // The same frame with Retire Prior To 1 retires seq 0 first and then fits.
+  auto f3b = peer_frame(3, 1);
+  const NewCidOutcome o = deliver(m, f3b);
+  EXPECT_EQ(o.error, TransportError::NO_ERROR);
+  EXPECT_TRUE(o.in_use_cid_retired);  // seq 0 was the handshake CID in use
+  EXPECT_EQ(m.peer_count(0), 3u);
+  EXPECT_EQ(m.find_peer(0, 0), nullptr);
+  auto r = m.next_retire_to_send(false);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->sequence_number, 0u);
+  EXPECT_FALSE(m.next_retire_to_send(false).has_value());
+}
+
+TEST(CidManager, DuplicatesAndInconsistentReuse) {
+  CidManager m = with_limit(4);
+  auto f1 = peer_frame(1, 0);
+  EXPECT_EQ(deliver(m, f1).error, TransportError::NO_ERROR);
+  EXPECT_EQ(deliver(m, f1).error, TransportError::NO_ERROR);  // retransmission
+  EXPECT_EQ(m.peer_count(0), 1u);
+  auto other_cid = peer_frame(1, 0, 0, false, 9);
+  EXPECT_EQ(deliver(m, other_cid).error, TransportError::PROTOCOL_VIOLATION);
+  auto other_token = peer_frame(1, 0);
+  other_token.token[5] ^= 1;
+  EXPECT_EQ(deliver(m, other_token).error, TransportError::PROTOCOL_VIOLATION);
+  auto same_cid_new_seq = peer_frame(2, 0);
+  same_cid_new_seq.cid = f1.cid;
+  EXPECT_EQ(deliver(m, same_cid_new_seq).error, TransportError::PROTOCOL_VIOLATION);
+}
+
+TEST(CidManager, FrameEncodingAndProtocolErrors) {
+  CidManager m = with_limit(4);
+  auto bad_rpt = peer_frame(1, 2);
+  EXPECT_EQ(deliver(m, bad_rpt).error, TransportError::FRAME_ENCODING_ERROR);
+  auto f = peer_frame(1, 0);
+  f.frame.connection_id = ByteView();
+  f.frame.stateless_reset_token = ByteView(f.token.data(), f.token.size());
+  EXPECT_EQ(m.on_new_connection_id(f.frame).error, TransportError::FRAME_ENCODING_ERROR);
+  f.frame.connection_id = f.cid.view();
+  f.frame.stateless_reset_token = ByteView(f.token.data(), 15);
+  EXPECT_EQ(m.on_new_connection_id(f.frame).error, TransportError::FRAME_ENCODING_ERROR);
+  auto mp = peer_frame(0, 0, 2, true);
+  EXPECT_EQ(deliver(m, mp).error, TransportError::PROTOCOL_VIOLATION);  // above max path ID
+  CidManagerConfig zc;
+  zc.local_active_cid_limit = 2;
+  zc.peer_cid_zero_length = true;
+  CidManager z(zc);
+  auto g = peer_frame(1, 0);
+  EXPECT_EQ(deliver(z, g).error, TransportError::PROTOCOL_VIOLATION);
+}
+
+TEST(CidManager, RetirePriorToRules) {
+  CidManager m = with_limit(4);
+  for (uint64_t s : {0, 2}) {  // 1 is still in flight
+    auto f = peer_frame(s, 0);
+    ASSERT_EQ(deliver(m, f).error, TransportError::NO_ERROR);
+  }
+  auto f5 = peer_frame(5, 2);
+  ASSERT_EQ(deliver(m, f5).error, TransportError::NO_ERROR);
+  EXPECT_EQ(m.peer_count(0), 2u);  // 2 and 5
+  EXPECT_EQ(m.pending_retires(), 1u);
+  // A smaller Retire Prior To is ignored.
+  auto f6 = peer_frame(6, 1);
+  ASSERT_EQ(deliver(m, f6).error, TransportError::NO_ERROR);
+  EXPECT_NE(m.find_peer(0, 2), nullptr);
+  // A late CID below the Retire Prior To is retired at once, never stored.
+  auto late = peer_frame(1, 0, 0, false, 4);
+  ASSERT_EQ(deliver(m, late).error, TransportError::NO_ERROR);
+  EXPECT_EQ(m.find_peer(0, 1), nullptr);
+  EXPECT_EQ(m.pending_retires(), 2u);
+  // A retransmission of one already retired is not stored again.
+  auto again = peer_frame(0, 0);
+  ASSERT_EQ(deliver(m, again).error, TransportError::NO_ERROR);
+  EXPECT_EQ(m.find_peer(0, 0), nullptr);
+  EXPECT_EQ(m.pending_retires(), 2u);
+  // Reordered but new (3 arrives after 5 and 6): stored.
+  auto f3 = peer_frame(3, 0);
+  ASSERT_EQ(deliver(m, f3).error, TransportError::NO_ERROR);
+  EXPECT_NE(m.find_peer(0, 3), nullptr);
+  // Sending, loss and acknowledgement of RETIRE_CONNECTION_ID.
+  auto r1 = m.next_retire_to_send(false);
+  ASSERT_TRUE(r1.has_value());
+  m.on_retire_lost(0, r1->sequence_number);
+  auto r1b = m.next_retire_to_send(false);
+  ASSERT_TRUE(r1b.has_value());
+  EXPECT_EQ(r1b->sequence_number, r1->sequence_number);
+  m.on_retire_acked(0, r1->sequence_number);
+  EXPECT_EQ(m.pending_retires(), 1u);
+}
+
+TEST(CidManager, TooManyPendingRetiresIsLimitError) {
+  CidManager m = with_limit(2);
+  // Every CID arrives below the Retire Prior To, so each one is owed a retirement; none acked.
+  auto high = peer_frame(100, 100);
+  ASSERT_EQ(deliver(m, high).error, TransportError::NO_ERROR);
+  TransportError e = TransportError::NO_ERROR;
+  for (uint64_t s = 0; s < 100 && e == TransportError::NO_ERROR; ++s) {
+    auto f = peer_frame(s, 0, 0, false, 1);
+    e = deliver(m, f).error;
+  }
+  EXPECT_EQ(e, TransportError::CONNECTION_ID_LIMIT_ERROR);
+  EXPECT_EQ(m.pending_retires(), kMaxPendingRetires);
+}
+
+TEST(CidManager, PickFreshAndRetirePeerCid) {
+  CidManager m = with_limit(4);
+  const StatelessResetToken t0{1, 2, 3};
+  m.set_initial_peer_cid(cid_of(0xaa), &t0);
+  auto f2 = peer_frame(2, 0), f1 = peer_frame(1, 0);
+  deliver(m, f2);
+  deliver(m, f1);
+  const PeerCid* a = m.pick_fresh_peer_cid(0);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->sequence, 1u);  // lowest unused
+  const PeerCid* b = m.pick_fresh_peer_cid(0);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->sequence, 2u);
+  EXPECT_EQ(m.pick_fresh_peer_cid(0), nullptr);
+  EXPECT_EQ(m.pick_fresh_peer_cid(1), nullptr);
+  // Stateless reset: only tokens of CIDs in use match.
+  EXPECT_TRUE(m.is_stateless_reset(t0.data()));
+  EXPECT_TRUE(m.is_stateless_reset(f1.token.data()));
+  auto f3 = peer_frame(3, 0);
+  deliver(m, f3);
+  EXPECT_FALSE(m.is_stateless_reset(f3.token.data()));
+  EXPECT_EQ(m.retire_peer_cid(0, 0), TransportError::NO_ERROR);
+  EXPECT_FALSE(m.is_stateless_reset(t0.data()));
+  EXPECT_EQ(m.retire_peer_cid(0, 0), TransportError::INTERNAL_ERROR);
+  EXPECT_EQ(m.pending_retires(), 1u);
+}
+
+TEST(CidManager, MultipathPerPathSpaces) {
+  CidManager m = with_limit(2);
+  m.set_local_max_path_id(2);
+  auto a = peer_frame(0, 0, 1, true), b = peer_frame(1, 0, 1, true);
+  auto c = peer_frame(0, 0, 2, true), d = peer_frame(2, 0, 1, true);
+  EXPECT_EQ(deliver(m, a).error, TransportError::NO_ERROR);
+  EXPECT_EQ(deliver(m, b).error, TransportError::NO_ERROR);
+  EXPECT_EQ(deliver(m, c).error, TransportError::NO_ERROR);  // same seq, other path: fine
+  EXPECT_EQ(deliver(m, d).error, TransportError::CONNECTION_ID_LIMIT_ERROR);  // limit per path
+  // Retire Prior To on path 2 leaves path 1 alone.
+  auto e = peer_frame(1, 1, 2, true);
+  EXPECT_EQ(deliver(m, e).error, TransportError::NO_ERROR);
+  EXPECT_EQ(m.peer_count(1), 2u);
+  EXPECT_EQ(m.peer_count(2), 1u);
+  auto r = m.next_retire_to_send(true);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->has_path_id);
+  EXPECT_EQ(r->path_id, 2u);
+  EXPECT_EQ(r->sequence_number, 0u);
+  // A CID may not be reused under another path ID.
+  auto reuse = peer_frame(5, 0, 2, true);
+  reuse.cid = a.cid;
+  EXPECT_EQ(deliver(m, reuse).error, TransportError::PROTOCOL_VIOLATION);
+  // Abandoning a path drops its state and reports our CIDs on it.
+  m.set_peer_max_path_id(2);
+  m.add_local_cid(1, cid_of(7), {});
+  int seen = 0;
+  m.abandon_path(1, [&](const LocalCid& l) { seen += l.cid == cid_of(7); });
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(m.peer_count(1), 0u);
+}
+
+TEST(CidManager, PathSlotsBounded) {
+  CidManager m = with_limit(2);
+  m.set_local_max_path_id(100);
+  TransportError e = TransportError::NO_ERROR;
+  uint64_t path = 0;
+  for (; path <= kMaxCidPaths && e == TransportError::NO_ERROR; ++path) {
+    auto f = peer_frame(0, 0, path, true);
+    e = deliver(m, f).error;
+  }
+  EXPECT_EQ(e, TransportError::CONNECTION_ID_LIMIT_ERROR);
+  EXPECT_EQ(path, kMaxCidPaths + 1);
+}
+
+TEST(CidManager, IssuerRegistersInTableAndManager) {
+  CidConfig cc;
+  cc.server_id_len = 2;
+  cc.server_id[0] = 0x12;
+  cc.server_id[1] = 0x34;
+  cc.nonce_len = 6;
+  cc.worker_count = 4;
+  CidCodec codec(cc);
+  std::array<uint8_t, 32> key{};
+  StatelessResetKey rk(key);
+  CidTable table(3, 5);
+  SeededRandom rnd(11);
+  CidIssuer issuer{codec, rk, table, rnd, 3};
+  CidManager m = with_limit(2);
+  m.set_peer_active_cid_limit(4);
+  for (uint64_t s = 0; s < 3; ++s) EXPECT_EQ(issuer.issue(m, 0, 77), s);
+  EXPECT_FALSE(issuer.issue(m, 0, 77).has_value());  // table full: nothing half-registered
+  EXPECT_EQ(m.local_count(0), 3u);
+  EXPECT_EQ(table.size(), 3u);
+  const LocalCid* l = m.find_local(0, 1);
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(table.find(l->cid.view()), 77u);
+  EXPECT_EQ(codec.route(l->cid.view()).worker, 3);
+  StatelessResetToken t;
+  ASSERT_TRUE(rk.token(l->cid.view(), t));
+  EXPECT_EQ(t, l->token);
+}
+
+}  // namespace
+}  // namespace camp::quic
