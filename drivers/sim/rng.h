@@ -6,40 +6,16 @@
 
 #include <cstdint>
 
+#include "dataplane/xoshiro.h"
+
 namespace camp::sim {
 
-// splitmix64: a good one-word mixer, used to expand a seed into xoshiro state and to derive
-// independent streams (one per link) from (seed, stream id).
-inline uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+using camp::splitmix64;
 
-class Rng {
+// The shared generator (dataplane/xoshiro.h) with the samplings the link models need.
+class Rng : public Xoshiro256 {
  public:
-  explicit Rng(uint64_t seed = 1, uint64_t stream = 0) { reseed(seed, stream); }
-
-  void reseed(uint64_t seed, uint64_t stream = 0) {
-    uint64_t sm = seed ^ (stream * 0xd1b54a32d192ed03ULL);
-    for (uint64_t& w : s_) w = splitmix64(sm);
-    // All-zero state is the one fixed point of xoshiro; splitmix cannot give four zeros in a
-    // row in practice, but guard it anyway.
-    if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;
-  }
-
-  uint64_t next() {
-    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
+  using Xoshiro256::Xoshiro256;
 
   // Uniform in [0, 1) with 53 random bits: exact in a double.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
@@ -71,9 +47,6 @@ class Rng {
     return s - 6.0;
   }
 
- private:
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
 };
 
 }  // namespace camp::sim

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/xoshiro.h"
+
 namespace camp::quic {
 
 class RandomSource {
@@ -30,7 +32,7 @@ class SeededRandom final : public RandomSource {
   uint64_t next();
 
  private:
-  uint64_t s_[4];
+  Xoshiro256 rng_;
 };
 
 }  // namespace camp::quic
