@@ -223,7 +223,7 @@ TEST_F(WorkerTest, AnswersArpAndCountsDrops) {
   EXPECT_EQ(drops(DropReason::ipv4_bad_checksum), 1u);
   EXPECT_EQ(drops(DropReason::udp_port_closed), 1u);
   EXPECT_EQ(w_->stats.dropped(), 2u);
-  rte_mbuf* m;
+  rte_mbuf* m = nullptr;
   ASSERT_EQ(rte_ring_dequeue(tx_ring_, reinterpret_cast<void**>(&m)), 0);
   const uint8_t* r = rte_pktmbuf_mtod(m, uint8_t*);
   EXPECT_EQ(std::memcmp(r, kPeerMac, 6), 0);     // to the asker

@@ -201,7 +201,7 @@ int udp_exchange(int family, const char* addr, int n) {
 // ICMP / ICMPv6 echo with a raw socket; returns the replies that matched id, seq and payload.
 int ping(int family, const char* addr, int n) {
   const bool v6 = family == AF_INET6;
-  const int s = socket(family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+  const int s = socket(family, SOCK_RAW, v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
   if (s < 0) return -1;
   timeval tv{1, 0};
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

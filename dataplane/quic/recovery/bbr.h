@@ -176,7 +176,6 @@ class Bbr final : public CongestionController {
   uint64_t inflight_shortterm_ = kInfinite;
   uint64_t bdp_ = 0;
   uint64_t max_inflight_ = 0;
-  uint64_t offload_budget_ = 0;
 
   // Aggregation.
   WindowedMaxFilter<uint64_t> extra_acked_filter_;
