@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
       split = i;
       break;
     }
-  // Without "--", everything is ours when it looks like campd options and EAL's otherwise; the
-  // DPDK convention is EAL first, so treat a bare list as EAL options.
+  // Without "--" every argument is EAL's, as in every DPDK program; with nothing before "--" the
+  // embedded default EAL options are used.
   std::vector<char*> ours = {argv[0]};
   for (int i = split + 1; i < argc; ++i) ours.push_back(argv[i]);
   for (int i = 1; i < split; ++i)
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   std::string err;
   switch (campd::parse_options(static_cast<int>(ours.size()), ours.data(), &opt, &err)) {
     case campd::ParseResult::help: std::fputs(campd::usage(argv[0]).c_str(), stdout); return 0;
-    case campd::ParseResult::error: return die(err + "");
+    case campd::ParseResult::error: return die(err);
     case campd::ParseResult::ok: break;
   }
 
