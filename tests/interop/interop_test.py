@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Self-test of ngtcp2_peer: server and client on 127.0.0.1 exchange a 10 MB and a small file
+over hq-interop; plain, with resumption, with a key update, and behind Retry.
+Usage: interop_test.py PEER CERTGEN   (or --skip: exit 77, meson's SKIP, when libngtcp2 is absent)
+"""
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def key_updates(out):
+    """ngtcp2 derives the next key generation once per completed update (and once at start)."""
+    for line in out.splitlines():
+        if "(key updates: " in line:
+            return int(line.split("(key updates: ")[1].rstrip(")"))
+    raise Failure("client did not report key updates")
+
+
+class Failure(Exception):
+    pass
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--skip":
+        print("libngtcp2 / libngtcp2_crypto_gnutls not found: skipping")
+        return 77
+    peer, certgen = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix="camp-interop-")
+    subprocess.run([certgen, tmp], check=True)
+    www = os.path.join(tmp, "www")
+    os.mkdir(www)
+    files = {"big.bin": os.urandom(10 * 1024 * 1024), "small.txt": b"hello, hq-interop\n"}
+    for name, data in files.items():
+        with open(os.path.join(www, name), "wb") as f:
+            f.write(data)
+
+    def start_server(retry):
+        port = free_udp_port()
+        args = [peer, "server", "--listen", f"127.0.0.1:{port}", "--www", www,
+                "--cert", os.path.join(tmp, "server.pem"), "--key", os.path.join(tmp, "server.key"),
+                "--timeout", "30"]
+        if retry:
+            args.append("--retry")
+        log = open(os.path.join(tmp, f"server-{port}.log"), "w")
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        time.sleep(0.2)
+        if proc.poll() is not None:
+            raise Failure("server exited at start")
+        return proc, port, log.name
+
+    def fetch(port, label, extra):
+        out = os.path.join(tmp, "out-" + label)
+        os.mkdir(out)
+        urls = [f"https://localhost:{port}/{n}" for n in files]
+        args = [peer, "client", "--ca", os.path.join(tmp, "ca.pem"), "--out", out,
+                "--timeout", "15"] + extra + urls
+        t0 = time.monotonic()
+        r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        dt = time.monotonic() - t0
+        print(f"--- {label} ({dt:.2f} s, rc {r.returncode})\n{r.stdout}{r.stderr}", end="")
+        if r.returncode != 0:
+            raise Failure(f"{label}: client exited {r.returncode}")
+        for name, data in files.items():
+            got = os.path.join(out, name)
+            if not os.path.exists(got) or sha256(got) != hashlib.sha256(data).hexdigest():
+                raise Failure(f"{label}: {name} differs from the served file")
+        return r.stdout
+
+    procs = []
+    try:
+        srv, port, _ = start_server(retry=False)
+        procs.append(srv)
+        session = os.path.join(tmp, "session.bin")
+        out = fetch(port, "plain", ["--session", session])
+        if "resumed: no" not in out:
+            raise Failure("first connection claims resumption")
+        if not os.path.getsize(session):
+            raise Failure("no session ticket stored")
+        out = fetch(port, "resumed", ["--session", session])
+        if "resumed: yes" not in out:
+            raise Failure("second connection was not resumed")
+        base_updates = key_updates(out)
+        out = fetch(port, "key-update", ["--key-update"])
+        if "key update initiated" not in out or key_updates(out) <= base_updates:
+            raise Failure("key update not initiated or not completed")
+
+        srv2, port2, log2 = start_server(retry=True)
+        procs.append(srv2)
+        out = fetch(port2, "retry", [])
+        if "retry: yes" not in out:
+            raise Failure("client did not see a Retry")
+        time.sleep(0.1)
+        with open(log2) as f:
+            if "sent retry" not in f.read():
+                raise Failure("server log lacks the Retry")
+        # Trusting only another CA, the client must refuse the server's certificate.
+        other = os.path.join(tmp, "other-ca")
+        os.mkdir(other)
+        subprocess.run([certgen, other], check=True)
+        r = subprocess.run([peer, "client", "--ca", os.path.join(other, "ca.pem"),
+                            "--timeout", "5", f"https://localhost:{port}/small.txt"],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode == 0:
+            raise Failure("client accepted a certificate it cannot verify")
+    except Failure as e:
+        print("FAIL:", e)
+        for p in procs:
+            p.kill()
+        for name in sorted(os.listdir(tmp)):
+            if name.startswith("server-"):
+                print(f"--- {name}\n" + open(os.path.join(tmp, name)).read())
+        return 1
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait()
+    print("PASS")
+    subprocess.run(["rm", "-rf", tmp])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
