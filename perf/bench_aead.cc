@@ -7,13 +7,13 @@
 
 #include <array>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "dataplane/quic/crypto/aead.h"
 #include "dataplane/quic/crypto/header_protection.h"
 #include "dataplane/quic/crypto/imb_manager.h"
+#include "perf/bench_capture.h"
 
 namespace {
 
@@ -45,18 +45,28 @@ void set_rates(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * kPayload);
 }
 
-void bench_imb_seal(benchmark::State& state, SuiteInfo s) {
+// One packet's worth of state for the ipsec-mb benchmarks; false (and the benchmark skipped) when
+// the library cannot be set up.
+struct ImbPacket {
   camp::quic::ImbManager mgr;  // one per thread, as a worker would hold it
   camp::quic::PacketAead aead;
-  const auto key = pattern(camp::quic::key_len(s.suite), 1);
-  const std::array<uint8_t, 12> iv{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-  if (!mgr.ok() || aead.init(mgr, s.suite, key, iv) != CryptoStatus::ok) {
+  std::vector<uint8_t> header = pattern(kHeader, 2);
+  std::vector<uint8_t> payload = pattern(kPayload, 3);
+  std::array<uint8_t, 16> tag{};
+
+  bool init(benchmark::State& state, SuiteInfo s) {
+    const auto key = pattern(camp::quic::key_len(s.suite), 1);
+    const std::array<uint8_t, 12> iv{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    if (mgr.ok() && aead.init(mgr, s.suite, key, iv) == CryptoStatus::ok) return true;
     state.SkipWithError("ipsec-mb init failed");
-    return;
+    return false;
   }
-  auto header = pattern(kHeader, 2);
-  auto payload = pattern(kPayload, 3);
-  std::array<uint8_t, 16> tag;
+};
+
+void bench_imb_seal(benchmark::State& state, SuiteInfo s) {
+  ImbPacket p;
+  if (!p.init(state, s)) return;
+  auto& [mgr, aead, header, payload, tag] = p;
   uint64_t pn = 0;
   for (auto _ : state) {
     // In place: each round encrypts the last round's ciphertext, as cheap as fresh plaintext.
@@ -73,17 +83,9 @@ void bench_imb_seal(benchmark::State& state, SuiteInfo s) {
 // Seal then open the same packet each round (open alone fails its tag after the first round, and
 // PauseTiming would cost more than the work): open is this minus seal.
 void bench_imb_seal_open(benchmark::State& state, SuiteInfo s) {
-  camp::quic::ImbManager mgr;
-  camp::quic::PacketAead aead;
-  const auto key = pattern(camp::quic::key_len(s.suite), 1);
-  const std::array<uint8_t, 12> iv{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-  if (!mgr.ok() || aead.init(mgr, s.suite, key, iv) != CryptoStatus::ok) {
-    state.SkipWithError("ipsec-mb init failed");
-    return;
-  }
-  auto header = pattern(kHeader, 2);
-  auto payload = pattern(kPayload, 3);
-  std::array<uint8_t, 16> tag;
+  ImbPacket p;
+  if (!p.init(state, s)) return;
+  auto& [mgr, aead, header, payload, tag] = p;
   uint64_t pn = 0;
   for (auto _ : state) {
     (void)aead.seal(mgr, pn, header, payload, tag);
@@ -143,31 +145,6 @@ void bench_hp_mask(benchmark::State& state, SuiteInfo s) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// Keeps the console output and remembers each benchmark's CPU time per iteration (ns); with
-// --benchmark_repetitions the median is kept.
-class Capture : public benchmark::ConsoleReporter {
- public:
-  Capture() : ConsoleReporter(OO_Tabular) {}  // no colour codes ahead of the JSON line
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.error_occurred) continue;
-      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
-      if (median || (r.run_type == Run::RT_Iteration && r.repetitions <= 1)) {
-        ns_[r.run_name.function_name] = r.GetAdjustedCPUTime();
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  double ns(const std::string& name) const {
-    const auto it = ns_.find(name);
-    return it == ns_.end() ? -1 : it->second;
-  }
-
- private:
-  std::map<std::string, double> ns_;
-};
-
 double mops(double ns) { return ns > 0 ? 1e3 / ns : -1; }
 double gbps(double ns) { return ns > 0 ? kPayload * 8.0 / ns : -1; }
 
@@ -184,7 +161,7 @@ int main(int argc, char** argv) {
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  Capture capture;
+  camp::perf::Capture capture;
   benchmark::RunSpecifiedBenchmarks(&capture);
   benchmark::Shutdown();
 

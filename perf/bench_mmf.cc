@@ -6,11 +6,11 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "dataplane/mmf/report.h"
+#include "perf/bench_capture.h"
 
 namespace {
 
@@ -92,40 +92,12 @@ void BM_MmfEncode50(benchmark::State& state) {
 }
 BENCHMARK(BM_MmfEncode50)->Name("mmf_encode_50");
 
-// Keeps the console output and remembers each benchmark's time per iteration (ns). CPU time,
-// not wall time: the codec is single-threaded and never blocks, so on an idle machine they agree,
-// and on a shared one CPU time leaves out the time other processes held the core. With
-// --benchmark_repetitions the median is reported.
-class Capture : public benchmark::ConsoleReporter {
- public:
-  // No colour: its escape codes would land in front of the JSON lines.
-  Capture() : ConsoleReporter(OO_Tabular) {}
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.error_occurred) continue;
-      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
-      if (median || (r.run_type == Run::RT_Iteration && r.repetitions <= 1)) {
-        ns_[r.run_name.function_name] = r.GetAdjustedCPUTime();  // default unit: nanoseconds
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  double ns(const std::string& name) const {
-    const auto it = ns_.find(name);
-    return it == ns_.end() ? -1 : it->second;
-  }
-
- private:
-  std::map<std::string, double> ns_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  Capture capture;
+  camp::perf::Capture capture;
   benchmark::RunSpecifiedBenchmarks(&capture);
   benchmark::Shutdown();
   std::printf("{\"bench\":\"mmf_decode_50\",\"ns_per_report\":%.1f}\n",

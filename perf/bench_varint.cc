@@ -6,13 +6,13 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "dataplane/codec/varint.h"
 #include "dataplane/codec/varint_batch.h"
+#include "perf/bench_capture.h"
 
 namespace {
 
@@ -116,23 +116,6 @@ void bm_decode(benchmark::State& state, Impl impl, const Buffer& b) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * b.bytes.size()));
 }
 
-// Keeps the console table and remembers each benchmark's median items/s.
-class Recorder : public benchmark::ConsoleReporter {
- public:
-  // No colour: escape codes would end up in front of the JSON line when piped.
-  Recorder() : ConsoleReporter(OO_Tabular) {}
-  std::map<std::string, double> median_items_s;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.run_type != Run::RT_Aggregate || r.aggregate_name != "median") continue;
-      const auto it = r.counters.find("items_per_second");
-      if (it != r.counters.end()) median_items_s[r.run_name.function_name] = it->second.value;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,14 +137,13 @@ int main(int argc, char** argv) {
         ->MinTime(0.1);
   }
   benchmark::Initialize(&argc, argv);
-  Recorder rec;
+  camp::perf::Capture rec;
   benchmark::RunSpecifiedBenchmarks(&rec);
   benchmark::Shutdown();
 
   auto rate = [&](Impl impl) {
-    const auto it =
-        rec.median_items_s.find(std::string("varint_decode/") + camp::varint::impl_name(impl));
-    return it == rec.median_items_s.end() ? 0.0 : it->second / 1e6;
+    return rec.items_per_second(std::string("varint_decode/") + camp::varint::impl_name(impl)) /
+           1e6;
   };
   const double scalar = rate(Impl::scalar);
   const Impl best = camp::varint::impl_supported(Impl::avx512) ? Impl::avx512 : Impl::avx2;

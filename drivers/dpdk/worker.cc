@@ -260,22 +260,22 @@ int worker_main(void* arg) {
     const uint16_t burst = static_cast<uint16_t>(w.settings.get(WorkerKey::rx_burst));
     uint16_t got = 0;
     w.stats.polls++;
+    const uint64_t now = now_ns();  // one clock read per turn: bursts and timers share it
     for (unsigned i = 0; i < w.n_queues; ++i) {
       const WorkerQueue& q = w.queues[i];
       const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, burst);
       if (n == 0) continue;
       got += n;
-      handle_burst(w, q, pkts, n, now_ns());
+      handle_burst(w, q, pkts, n, now);
     }
-    const uint64_t now = now_ns();
     if (now >= w.next_timer) run_timer(w, now);
     // Commands and telemetry between bursts; never wait on the control thread.
     if (w.channel->commands.read_available()) {
-      service_commands(*w.channel, w.id, now_ns(), w.stats, w.settings);
+      service_commands(*w.channel, w.id, now, w.stats, w.settings);
     }
     const uint64_t tsc = rte_rdtsc();
     if (tsc >= next_push) {  // periodic counters, so the control thread's view is never old
-      w.channel->telemetry.push(WorkerTelemetry{w.id, 0, now_ns(), w.stats, w.settings});
+      w.channel->telemetry.push(WorkerTelemetry{w.id, 0, now, w.stats, w.settings});
       next_push = tsc + w.settings.get(WorkerKey::telemetry_ms) * (rte_get_tsc_hz() / 1000);
     }
     if (got == 0) {

@@ -94,15 +94,22 @@ CryptoStatus HeaderProtection::mask(ImbManager& mgr, std::span<const uint8_t, kH
   return CryptoStatus::backend_failed;
 }
 
-CryptoStatus HeaderProtection::apply(ImbManager& mgr, std::span<uint8_t> packet,
-                                     size_t pn_offset) const {
+// Checks that the packet holds a full sample after the packet number field and computes the mask
+// from it: what applying and removing protection both start with.
+CryptoStatus HeaderProtection::packet_mask(ImbManager& mgr, std::span<const uint8_t> packet,
+                                           size_t pn_offset,
+                                           std::span<uint8_t, kHpMaskLen> m) const {
   if (pn_offset == 0) return CryptoStatus::bad_header;
   if (pn_offset > packet.size() || packet.size() - pn_offset < kMaxPacketNumberLen + kHpSampleLen) {
     return CryptoStatus::packet_too_short;
   }
+  return mask(mgr, packet.subspan(hp_sample_offset(pn_offset)).first<kHpSampleLen>(), m);
+}
+
+CryptoStatus HeaderProtection::apply(ImbManager& mgr, std::span<uint8_t> packet,
+                                     size_t pn_offset) const {
   uint8_t m[kHpMaskLen];
-  const CryptoStatus st =
-      mask(mgr, packet.subspan(hp_sample_offset(pn_offset)).first<kHpSampleLen>(), m);
+  const CryptoStatus st = packet_mask(mgr, packet, pn_offset, m);
   if (st != CryptoStatus::ok) return st;
   const size_t pn_len = (packet[0] & 0x03) + 1;  // read before the bits are masked
   packet[0] ^= m[0] & first_byte_mask(packet[0]);
@@ -112,13 +119,8 @@ CryptoStatus HeaderProtection::apply(ImbManager& mgr, std::span<uint8_t> packet,
 
 CryptoStatus HeaderProtection::remove(ImbManager& mgr, std::span<uint8_t> packet, size_t pn_offset,
                                       UnprotectedPacketNumber& pn) const {
-  if (pn_offset == 0) return CryptoStatus::bad_header;
-  if (pn_offset > packet.size() || packet.size() - pn_offset < kMaxPacketNumberLen + kHpSampleLen) {
-    return CryptoStatus::packet_too_short;
-  }
   uint8_t m[kHpMaskLen];
-  const CryptoStatus st =
-      mask(mgr, packet.subspan(hp_sample_offset(pn_offset)).first<kHpSampleLen>(), m);
+  const CryptoStatus st = packet_mask(mgr, packet, pn_offset, m);
   if (st != CryptoStatus::ok) return st;
   packet[0] ^= m[0] & first_byte_mask(packet[0]);  // the header form bit is never masked
   const size_t pn_len = (packet[0] & 0x03) + 1;      // only readable after unmasking

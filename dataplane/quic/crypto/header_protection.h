@@ -49,6 +49,8 @@ class HeaderProtection {
                       UnprotectedPacketNumber& pn) const;
 
  private:
+  CryptoStatus packet_mask(ImbManager& mgr, std::span<const uint8_t> packet, size_t pn_offset,
+                           std::span<uint8_t, kHpMaskLen> m) const;
   alignas(16) std::array<uint8_t, 16 * 15> aes_enc_keys_{};  // AES round keys (up to AES-256)
   std::array<uint8_t, 32> chacha_key_{};
   Suite suite_ = Suite::aes_128_gcm_sha256;
