@@ -42,7 +42,17 @@ namespace camp {
   X(udp_port_closed)        /* no endpoint on that port */                               \
   X(endpoint_no_tx_room)    /* the endpoint had a reply but the tx batch was full */     \
   X(tx_ring_full)           /* the port would not take the packet */                     \
-  X(no_mbuf)                /* the tx pool was empty */
+  X(no_mbuf)                /* the tx pool was empty */                                 \
+  X(quic_header)            /* not a parsable QUIC packet header */                      \
+  X(quic_unknown_connection) /* a packet for no connection of ours (answered by a reset) */ \
+  X(quic_not_initial)       /* a long header other than Initial for no connection */    \
+  X(quic_initial_too_small) /* a client Initial in a datagram under 1200 bytes */       \
+  X(quic_short_dcid)        /* a client Initial with a DCID under 8 bytes */            \
+  X(quic_bad_token)         /* an Initial whose token is invalid */                      \
+  X(quic_no_connection_slot) /* the connection table is full */                          \
+  X(quic_version)           /* another QUIC version (answered with Version Negotiation) */ \
+  X(quic_undecryptable)     /* packets of a connection that did not decrypt */          \
+  X(quic_duplicate)         /* a packet number received before */
 
 enum class DropReason : uint8_t {
 #define CAMP_X(name) name,

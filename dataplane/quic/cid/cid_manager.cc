@@ -172,6 +172,17 @@ void CidManager::set_initial_peer_cid(const ConnectionId& cid, const StatelessRe
   mark_seen(*p, 0);
 }
 
+void CidManager::set_initial_peer_reset_token(const StatelessResetToken& token) {
+  Path* p = find_path(0);
+  if (!p) return;
+  for (size_t i = 0; i < p->peer_count; ++i) {
+    if (p->peer[i].sequence == 0) {
+      p->peer[i].token = token;
+      p->peer[i].has_token = true;
+    }
+  }
+}
+
 NewCidOutcome CidManager::on_new_connection_id(const NewConnectionIdFrame& f) {
   NewCidOutcome out;
   const uint64_t path_id = f.has_path_id ? f.path_id : 0;

@@ -93,6 +93,8 @@ class CidManager {
   // The peer's handshake SCID (sequence 0, path 0), in use from the start; a server's token comes
   // from its stateless_reset_token transport parameter.
   void set_initial_peer_cid(const ConnectionId& cid, const StatelessResetToken* token);
+  // The server's stateless_reset_token transport parameter arrives after its handshake SCID.
+  void set_initial_peer_reset_token(const StatelessResetToken& token);
   NewCidOutcome on_new_connection_id(const NewConnectionIdFrame& frame);
   // An unused peer CID on `path_id` for a new path or a migration (lowest sequence first), now
   // marked in use; nullptr when none is left (send PATH_CIDS_BLOCKED / wait).

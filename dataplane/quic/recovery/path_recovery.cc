@@ -98,7 +98,7 @@ AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange
     return out;
   }
   if (ecn != nullptr &&
-      (ecn->ect0 < sp.ecn.ect0 || ecn->ect1 < sp.ecn.ect1 || ecn->ce < sp.ecn.ce)) {
+      (ecn->ect0 < sp.ecn.ect0 || ecn->ect1 < sp.ecn.ect1 || ecn->ecn_ce < sp.ecn.ecn_ce)) {
     out.error = RecoveryError::kEcnCountDecreased;
     return out;
   }
@@ -142,7 +142,7 @@ AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange
 
   // ECN-CE increase is a congestion signal (section 7.1).
   if (ecn != nullptr) {
-    if (ecn->ce > sp.ecn.ce) cc_ptr_->on_congestion_event(largest_newly.time_sent, now);
+    if (ecn->ecn_ce > sp.ecn.ecn_ce) cc_ptr_->on_congestion_event(largest_newly.time_sent, now);
     sp.ecn = *ecn;
   }
 
@@ -316,6 +316,11 @@ TimeoutOutcome PathRecovery::on_loss_detection_timeout(TimeNs now, RecoveryObser
 }
 
 void PathRecovery::discard_space(PnSpace space, TimeNs now) {
+  restart_space(space, now);
+  spaces_[idx(space)].discarded = true;
+}
+
+void PathRecovery::restart_space(PnSpace space, TimeNs now) {
   Space& sp = spaces_[idx(space)];
   for (size_t i = 0; i < sp.ring.size(); ++i) {
     const SentSlot& slot = sp.ring.at(i);
@@ -325,7 +330,6 @@ void PathRecovery::discard_space(PnSpace space, TimeNs now) {
   sp.time_of_last_ack_eliciting = 0;
   sp.loss_time = kNever;
   sp.ack_eliciting_in_flight = 0;
-  sp.discarded = true;
   pto_count_ = 0;
   set_loss_detection_timer(now);
 }

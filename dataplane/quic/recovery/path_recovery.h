@@ -86,6 +86,9 @@ class PathRecovery {
 
   // Keys for a space were discarded (A.6): its packets leave bytes_in_flight silently.
   void discard_space(PnSpace space, TimeNs now);
+  // A Retry makes the client start its Initial space over (RFC 9002 6.3): what was sent is
+  // forgotten without a congestion signal, the timers reset, and the space stays usable.
+  void restart_space(PnSpace space, TimeNs now);
 
   // The sender has nothing more to send right now (delivery-rate app-limited marking).
   void on_app_limited();

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "dataplane/endpoint.h"  // camp::kNever: "no deadline", shared with the endpoint seam
+#include "dataplane/quic/wire/frames.h"
 
 namespace camp::quic {
 
@@ -27,18 +28,8 @@ inline constexpr uint64_t kPersistentCongestionThreshold = 3;  // kPersistentCon
 enum class PnSpace : uint8_t { kInitial = 0, kHandshake = 1, kApplicationData = 2 };
 inline constexpr int kNumPnSpaces = 3;
 
-// One ACK range as decoded from an ACK frame: [smallest, largest], both inclusive.
-struct AckRange {
-  uint64_t smallest;
-  uint64_t largest;
-};
-
-// ECN counts carried by an ACK_ECN frame (RFC 9000 section 19.3.2).
-struct EcnCounts {
-  uint64_t ect0 = 0;
-  uint64_t ect1 = 0;
-  uint64_t ce = 0;
-};
+// AckRange ([smallest, largest], both inclusive) and EcnCounts (ACK_ECN, RFC 9000 19.3.2) are the
+// wire layer's (quic/wire/frames.h), so a connection hands parsed ranges straight to recovery.
 
 enum class RecoveryError : uint8_t {
   kOk = 0,

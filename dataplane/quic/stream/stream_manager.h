@@ -99,6 +99,11 @@ class StreamManager {
   const SendStream* send_stream(uint64_t id) const;
   const RecvStream* recv_stream(uint64_t id) const;
   bool has_pending_stream_data() const { return !send_queue_.empty(); }
+  // Whether next_control_frame() may have a frame (a queued stream may turn out to have none).
+  bool has_pending_control() const {
+    return need_max_data_ || need_data_blocked_ || need_max_streams_[0] || need_max_streams_[1] ||
+           need_streams_blocked_[0] || need_streams_blocked_[1] || !control_queue_.empty();
+  }
   uint64_t conn_send_limit() const { return send_max_data_; }
   uint64_t conn_sent() const { return send_data_; }
   uint64_t conn_recv_limit() const { return recv_max_data_; }

@@ -1,0 +1,31 @@
+// Counters one connection keeps (campctl conns / conn, qlog, tests). Plain integers: only the
+// owning worker writes them.
+#pragma once
+
+#include <cstdint>
+
+namespace camp::quic {
+
+struct ConnStats {
+  uint64_t packets_sent = 0;
+  uint64_t packets_received = 0;
+  uint64_t bytes_sent = 0;       // UDP payload bytes
+  uint64_t bytes_received = 0;
+  uint64_t packets_lost = 0;
+  uint64_t packets_acked = 0;
+  uint64_t stream_bytes_sent = 0;      // STREAM frame data, retransmissions included
+  uint64_t stream_bytes_retransmitted = 0;
+  uint64_t datagrams_sent = 0;
+  uint64_t datagrams_received = 0;
+  uint64_t datagrams_dropped = 0;  // received while the application queue was full
+  uint64_t key_updates = 0;
+  uint64_t pto_count = 0;
+  // Packets dropped without closing the connection, by reason.
+  uint64_t drop_decrypt = 0;       // AEAD or header protection failed (or keys not yet there)
+  uint64_t drop_duplicate = 0;
+  uint64_t drop_header = 0;        // unparsable header inside the datagram
+  uint64_t drop_no_keys = 0;       // keys for that level discarded or not yet installed
+  uint64_t drop_wrong_cid = 0;     // coalesced packet with another DCID (RFC 9000 12.2)
+};
+
+}  // namespace camp::quic

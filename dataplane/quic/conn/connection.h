@@ -1,0 +1,396 @@
+// One QUIC v1 connection (RFC 9000, 9001, 9002, 9221), client or server, I/O free: it takes
+// received datagrams and the time, and writes the datagrams it wants to send into buffers it is
+// lent. It joins the parts built beside it: the TLS handshake (quic/tls), packet protection
+// (quic/crypto), frames and headers (quic/wire), streams and flow control (quic/stream), ACK
+// generation (quic/ack), loss recovery and congestion control (quic/recovery), connection IDs
+// (quic/cid) and address validation tokens (quic/token).
+//
+// Everything per path (packet number space of application data, recovery, RTT, congestion
+// control, pacer, ACK state, 4-tuple, validation) lives in Path, so multipath adds paths.
+// Memory is fixed when the connection is created, except stream buffers, which the stream layer
+// allocates per stream within the limits this side advertised.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/endpoint.h"
+#include "dataplane/quic/ack/ack_tracker.h"
+#include "dataplane/quic/cid/cid_codec.h"
+#include "dataplane/quic/cid/cid_manager.h"
+#include "dataplane/quic/cid/random_source.h"
+#include "dataplane/quic/cid/stateless_reset.h"
+#include "dataplane/quic/conn/conn_stats.h"
+#include "dataplane/quic/conn/datagram_ring.h"
+#include "dataplane/quic/conn/scheduler.h"
+#include "dataplane/quic/conn/sent_log.h"
+#include "dataplane/quic/crypto/header_protection.h"
+#include "dataplane/quic/crypto/imb_manager.h"
+#include "dataplane/quic/crypto/packet_protection.h"
+#include "dataplane/quic/crypto/retry.h"
+#include "dataplane/quic/recovery/path_recovery.h"
+#include "dataplane/quic/stream/recv_stream.h"
+#include "dataplane/quic/stream/send_stream.h"
+#include "dataplane/quic/stream/stream_manager.h"
+#include "dataplane/quic/tls/tls_session.h"
+#include "dataplane/quic/token/token_codec.h"
+#include "dataplane/quic/wire/packet_header.h"
+
+namespace camp::quic {
+
+class QlogWriter;
+
+// What every connection of an endpoint shares: the worker's crypto manager, TLS configuration,
+// connection ID layout, randomness, reset and token keys. Owned by the endpoint.
+struct ConnectionShared {
+  ImbManager* imb = nullptr;
+  const TlsContext* tls = nullptr;
+  const CidCodec* cid_codec = nullptr;  // server: QUIC-LB CIDs; client: may be null (random CIDs)
+  uint16_t worker = 0;
+  RandomSource* random = nullptr;
+  const StatelessResetKey* reset_key = nullptr;
+  TokenCodec* tokens = nullptr;  // server only
+  const RetryIntegrity* retry = nullptr;
+};
+
+struct ConnectionConfig {
+  // Limits we advertise. original/initial/retry CIDs and the reset token are filled in here.
+  TransportParameters local_tp;
+  DurationNs handshake_timeout = 10 * kSecond;
+  CcAlgorithm cc = CcAlgorithm::kCubic;
+  size_t app_ring_packets = 2048;   // application packets tracked in flight per path
+  size_t sent_frames_per_packet = 4;  // frame log entries reserved per tracked packet (average)
+  uint16_t max_datagram_size = 1200;  // largest UDP payload we send (>= 1200)
+  StreamManagerConfig streams;
+  size_t max_received_datagrams = 64;  // DATAGRAM frames queued for the application
+  size_t max_queued_datagrams = 64;    // DATAGRAM frames the application may queue to send
+  bool mix_objects = false;  // let one packet carry data of several streams / datagrams
+  // Key update every this many packets sent in one key phase (0: only on request). Testing aid
+  // and a guard far below the AEAD confidentiality limit (RFC 9001 6.6).
+  uint64_t key_update_interval = 0;
+  uint64_t seed = 1;  // BBR probing randomisation
+  std::string server_name;  // client: SNI
+  std::vector<uint8_t> resumption_data;  // client: a stored session to resume
+  std::vector<uint8_t> token;  // client: a NEW_TOKEN token to send in Initial packets
+};
+
+enum class ConnState : uint8_t {
+  kHandshake,  // keys being agreed
+  kConfirmed,  // handshake confirmed (RFC 9001 4.1.2)
+  kClosing,    // we sent CONNECTION_CLOSE; answering with it, 3 PTO (RFC 9000 10.2.1)
+  kDraining,   // the peer closed; silent, 3 PTO (10.2.2)
+  kClosed,     // gone: the endpoint frees it
+};
+const char* to_string(ConnState s);
+
+// How a connection ended, for the application, qlog and campctl.
+struct CloseInfo {
+  bool closed = false;
+  bool by_peer = false;
+  bool application = false;
+  bool idle_timeout = false;
+  bool stateless_reset = false;
+  uint64_t error_code = 0;
+  std::string reason;
+};
+
+// Per-datagram outcome for the application (RFC 9221 5.2: DATAGRAM frames are acknowledged, never
+// retransmitted); the token-redundancy sender resends what was lost.
+class ConnectionObserver {
+ public:
+  virtual void on_datagram_acked(uint64_t datagram_id) {}
+  virtual void on_datagram_lost(uint64_t datagram_id) {}
+  virtual void on_stream_data_acked(uint64_t stream_id, uint64_t offset, uint64_t length) {}
+  virtual void on_stream_data_lost(uint64_t stream_id, uint64_t offset, uint64_t length) {}
+  // A NEW_TOKEN from the server: store it for the next connection to this server (client).
+  virtual void on_new_token(std::span<const uint8_t> token) {}
+
+ protected:
+  ~ConnectionObserver() = default;
+};
+
+// Key material for one direction at one encryption level (or one key phase).
+struct DirectionCrypto {
+  PacketAead aead;
+  HeaderProtection hp;
+  bool ready = false;
+};
+
+class Connection {
+ public:
+  // Called when we issue or retire a connection ID, so the endpoint can route it.
+  class CidRegistry {
+   public:
+    virtual bool add_cid(Connection& c, ByteView cid) = 0;
+    virtual void remove_cid(Connection& c, ByteView cid) = 0;
+
+   protected:
+    ~CidRegistry() = default;
+  };
+
+  Connection(uint64_t id, const ConnectionShared& shared, CidRegistry& registry);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Client: starts the handshake to `tuple.remote`. The first Initial goes out on send().
+  bool connect(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs now);
+
+  // Server: accepts a client's first Initial (its header already parsed from the datagram).
+  // `validated` holds the ODCID and Retry SCID when the Initial carried a valid Retry token;
+  // `address_validated` when it carried one (Retry or NEW_TOKEN) that proves the address.
+  struct AcceptInfo {
+    ConnectionId client_dcid;  // DCID of this Initial: keys, and routing until the handshake ends
+    ConnectionId client_scid;
+    std::optional<ConnectionId> odcid_from_retry;
+    std::optional<ConnectionId> retry_scid;
+    bool address_validated = false;
+  };
+  bool accept(const ConnectionConfig& cfg, const AcceptInfo& info, const Tuple& tuple,
+              TimeNs now);
+
+  // One received UDP datagram (maybe several coalesced packets). Decrypts in place.
+  void on_datagram(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now);
+
+  // Writes the next datagram to send into buf[0..cap) and its addresses into *tuple. 0 when
+  // nothing may be sent now (see next_timeout()).
+  size_t send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now);
+
+  // The earliest time this connection needs on_timeout() or can send again; kNever if none.
+  TimeNs next_timeout(TimeNs now) const;
+  void on_timeout(TimeNs now);
+
+  // ---- Application -----------------------------------------------------------------------------
+  StreamManager& streams() { return *streams_; }
+  void set_observer(ConnectionObserver* o) { observer_ = o; }
+  // Queues a DATAGRAM frame (RFC 9221). False when DATAGRAM was not negotiated, the data exceeds
+  // the peer's max_datagram_frame_size or what fits a packet, or the queue is full.
+  bool send_datagram(std::span<const uint8_t> data, uint64_t* id_out);
+  // Takes the oldest received DATAGRAM payload; false when none. Copies at most out.size().
+  bool receive_datagram(std::vector<uint8_t>& out);
+  size_t datagrams_received_pending() const { return rx_datagrams_.size(); }
+  size_t datagrams_queued() const { return tx_datagrams_.size(); }
+  // Closes with an application error (CONNECTION_CLOSE 0x1d), or a transport one.
+  void close(uint64_t app_error, std::string_view reason);
+  void close_transport(TransportError e, uint64_t frame_type, std::string_view reason,
+                       TimeNs now);
+  // Starts a key update (RFC 9001 6): false when one may not start yet.
+  bool initiate_key_update();
+
+  // ---- State -----------------------------------------------------------------------------------
+  uint64_t id() const { return id_; }
+  Role role() const { return role_; }
+  ConnState state() const { return state_; }
+  bool handshake_complete() const { return tls_ && tls_->handshake_complete(); }
+  bool established() const { return state_ == ConnState::kConfirmed; }
+  bool closed() const { return state_ == ConnState::kClosed; }
+  const CloseInfo& close_info() const { return close_info_; }
+  const TlsSession* tls() const { return tls_.get(); }
+  const Tuple& tuple() const { return paths_[0]->tuple; }
+  const ConnectionId& original_dcid() const { return odcid_; }
+  const ConnStats& stats() const { return stats_; }
+  uint64_t key_generation() const { return key_gen_; }
+  bool retried() const { return retried_; }
+  const PathRecovery& recovery(size_t path = 0) const { return paths_[path]->recovery; }
+  size_t path_count() const { return paths_.size(); }
+  bool peer_address_validated() const { return address_validated_; }
+  // Whether the application should be told to make progress (something arrived or was freed).
+  bool take_app_wakeup() {
+    bool w = app_wakeup_;
+    app_wakeup_ = false;
+    return w;
+  }
+  void set_qlog(std::unique_ptr<QlogWriter> q);  // before connect() / accept()
+  QlogWriter* qlog() { return qlog_.get(); }
+  // Client: the session to store for resumption (empty until a ticket arrived).
+  std::vector<uint8_t> session_data() const { return tls_ ? tls_->session_data() : std::vector<uint8_t>{}; }
+
+ private:
+  // A packet number space's non-path state: CRYPTO streams, keys, and (Initial, Handshake) the
+  // ACK state and sent-packet log; application data keeps those per path.
+  struct Space {
+    Space(size_t ring, size_t frames, bool immediate_ack);
+    SendStream crypto_tx;
+    RecvStream crypto_rx;
+    AckTracker ack;
+    SentLog log;
+    uint64_t next_pn = 0;
+    uint64_t largest_acked = 0;
+    bool has_largest_acked = false;
+    DirectionCrypto rx;
+    DirectionCrypto tx;
+    bool discarded = false;
+  };
+
+  struct Path {
+    Path(const PathRecoveryConfig& rc, size_t frames);
+    uint32_t path_id = 0;
+    Tuple tuple;
+    PathRecovery recovery;
+    AckTracker app_ack;
+    SentLog app_log;
+    uint64_t next_pn = 0;
+    uint64_t peer_cid_seq = 0;
+    ConnectionId peer_cid;  // DCID of packets we send on this path
+    bool validated = true;
+    // Path validation (RFC 9000 8.2).
+    bool challenge_pending = false;      // a PATH_CHALLENGE to send
+    bool challenge_outstanding = false;  // sent, no PATH_RESPONSE yet
+    uint64_t challenge_data = 0;
+    TimeNs challenge_deadline = kNever;
+    bool response_pending = false;
+    uint64_t response_data = 0;
+  };
+
+  // Key phases of 1-RTT (RFC 9001 6). The current keys sit in the application Space.
+  struct AppKeys {
+    Secret rx_secret, tx_secret, rx_next_secret;
+    PacketKeys rx_keys, tx_keys, rx_next_keys;
+    DirectionCrypto rx_prev, rx_next;
+    bool have_prev = false;
+    TimeNs prev_discard_at = kNever;
+    uint64_t phase_first_rx_pn = 0;  // lowest packet number received in the current phase
+    uint64_t largest_rx_pn_phase = 0;
+    uint64_t phase_first_tx_pn = 0;  // first packet we sent in the current phase
+    bool phase_tx_acked = false;     // a packet of the current phase was acknowledged
+    uint64_t phase_packets = 0;      // sent in the current phase
+  };
+
+  class RecoveryEvents;
+  class Filler;
+  friend class RecoveryEvents;
+  friend class Filler;
+
+  bool init_common(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs now);
+  bool start_tls(TimeNs now);
+  void start_qlog(TimeNs now);
+  bool install_initial_keys(ByteView dcid);
+  bool new_local_cid(ConnectionId& out);
+  bool register_local_cid(uint64_t path_id, const ConnectionId& cid);
+  void on_tls_keys(EncryptionLevel level, bool is_write, const DirectionKeys& keys);
+  void prepare_next_rx_keys();
+  void drive_tls(TimeNs now);
+  bool apply_peer_transport_parameters(TimeNs now);
+  void discard_space(PnSpace s, TimeNs now);
+  void confirm_handshake(TimeNs now);
+  void issue_cids();
+
+  // Receiving.
+  size_t on_packet(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now, Path& path,
+                   bool first, ConnectionId& first_dcid);
+  void on_retry(const PacketHeader& h, const uint8_t* data, TimeNs now);
+  bool decrypt_short(uint8_t* pkt, size_t len, size_t pn_offset, int64_t largest,
+                     OpenedPacket& out, TimeNs now);
+  void roll_rx_keys(uint64_t first_pn, TimeNs now);
+  bool update_tx_keys();
+  void process_frames(PnSpace space, PacketType type, const uint8_t* payload, size_t len,
+                      Path& path, ByteView dcid, TimeNs now, bool& ack_eliciting);
+  void on_ack_frame(PnSpace space, const AckFrame& f, Path& path, TimeNs now);
+  void on_crypto_frame(PnSpace space, const CryptoFrame& f, TimeNs now);
+  void on_close_frame(const ConnectionCloseFrame& f, TimeNs now);
+  bool check_stateless_reset(const uint8_t* data, size_t len) const;
+  void on_stateless_reset(TimeNs now);
+  void switch_peer_cid(Path& path);
+
+  // Sending.
+  size_t build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now);
+  size_t build_packet(PnSpace space, uint8_t* buf, size_t cap, Path& path, TimeNs now,
+                      size_t pad_to, bool cwnd_ok, bool& eliciting);
+  void fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting,
+                       TimeNs now);
+  size_t build_close_datagram(uint8_t* buf, size_t limit, Path& path);
+  bool space_wants_send(PnSpace space, const Path& path, TimeNs now, bool cwnd_ok) const;
+  bool app_data_pending() const;
+  bool control_pending(const Path& path) const;
+  bool app_tx_ready() const;
+  void on_frame_acked(PnSpace space, const SentFrame& f);
+  void on_frame_lost(PnSpace space, const SentFrame& f);
+  static Frame control_frame_of(const SentFrame& f);
+  static bool record_control_frame(const Frame& f, SentFrame& out);
+  DurationNs pto(const Path& p) const;
+  DurationNs effective_idle_timeout() const;
+
+  // Closing.
+  void enter_closing(bool application, uint64_t code, uint64_t frame_type, std::string_view reason,
+                     TimeNs now);
+  void enter_draining(TimeNs now);
+  void finish(TimeNs now);
+
+  Space& space(PnSpace s) { return *spaces_[static_cast<int>(s)]; }
+  const Space& space(PnSpace s) const { return *spaces_[static_cast<int>(s)]; }
+  AckTracker& ack_for(PnSpace s, Path& p);
+  const AckTracker& ack_for(PnSpace s, const Path& p) const;
+  SentLog& log_for(PnSpace s, Path& p);
+  static PnSpace space_of(PacketType t);
+  static PacketType packet_type_of(PnSpace s);
+  static EncryptionLevel level_of(PnSpace s);
+
+  uint64_t id_;
+  ConnectionShared shared_;
+  CidRegistry& registry_;
+  ConnectionConfig cfg_;
+  Role role_ = Role::kUnknown;
+  ConnState state_ = ConnState::kHandshake;
+  CloseInfo close_info_;
+  ConnStats stats_;
+  TimeNs last_now_ = 0;
+
+  std::unique_ptr<TlsSession> tls_;
+  std::array<std::unique_ptr<Space>, kNumPnSpaces> spaces_;
+  AppKeys app_keys_;
+  uint64_t key_gen_ = 0;  // generation of our write keys (the Key Phase bit is its low bit)
+  uint64_t tx_gen_ = 0;
+  uint64_t rx_gen_ = 0;
+  std::vector<std::unique_ptr<Path>> paths_;
+  std::unique_ptr<StreamManager> streams_;
+  std::unique_ptr<CidManager> cids_;
+  std::unique_ptr<QlogWriter> qlog_;
+  ConnectionObserver* observer_ = nullptr;
+  DefaultScheduler scheduler_;
+
+  ConnectionId odcid_;         // the client's first DCID (server: from the Initial or Retry token)
+  ConnectionId local_scid_;    // our handshake SCID (sequence 0)
+  ConnectionId initial_dcid_;  // DCID the Initial keys come from (client: before any Retry)
+  ConnectionId retry_scid_;
+  std::vector<uint8_t> token_;  // client: Retry or NEW_TOKEN token for Initial packets
+  bool retried_ = false;
+  bool peer_scid_known_ = false;
+  bool client_dcid_registered_ = false;
+  bool handshake_complete_seen_ = false;
+  bool peer_tp_applied_ = false;
+  TransportParameters peer_tp_;
+  bool address_validated_ = false;  // server: the client's address is proven (no 3x limit)
+  uint64_t bytes_received_ = 0;     // for the 3x limit (RFC 9000 8.1)
+  uint64_t bytes_sent_ = 0;
+  bool handshake_done_pending_ = false;  // server: HANDSHAKE_DONE to (re)send
+  bool new_token_pending_ = false;
+  std::deque<uint64_t> pending_new_cids_;  // sequence numbers to announce (bounded)
+  bool ping_pending_[kNumPnSpaces] = {};
+  uint32_t probes_pending_[kNumPnSpaces] = {};
+  TimeNs pacing_wake_ = kNever;
+  bool app_wakeup_ = false;
+
+  DatagramRing tx_datagrams_;
+  DatagramRing rx_datagrams_;
+  uint64_t next_datagram_id_ = 0;
+
+  // Closing.
+  bool close_app_ = false;
+  uint64_t close_code_ = 0;
+  uint64_t close_frame_type_ = 0;
+  std::string close_reason_;
+  bool close_send_pending_ = false;
+  TimeNs close_deadline_ = kNever;
+  TimeNs idle_deadline_ = kNever;
+  DurationNs idle_timeout_ = 0;
+  bool idle_restart_on_send_ = true;
+};
+
+}  // namespace camp::quic

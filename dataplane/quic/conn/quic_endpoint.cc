@@ -1,0 +1,337 @@
+#include "dataplane/quic/conn/quic_endpoint.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/quic/qlog/qlog_writer.h"
+#include "dataplane/quic/wire/packet_header.h"
+
+namespace camp::quic {
+
+namespace {
+
+constexpr size_t kMinInitialDatagram = 1200;  // RFC 9000 14.1
+constexpr size_t kMinClientDcid = 8;          // RFC 9000 7.2
+constexpr size_t kMinStatelessReset = 21;     // RFC 9000 10.3
+
+uint32_t handle_of(const Connection& c) { return static_cast<uint32_t>(c.id()); }
+
+}  // namespace
+
+QuicEndpoint::QuicEndpoint(const QuicEndpointConfig& cfg, const TlsContext& tls, QuicApp* app)
+    : cfg_(cfg), tls_(tls), app_(app), codec_(cfg.cid), tokens_(imb_),
+      table_(std::max<size_t>(1, cfg.max_connections) * (2 * kMaxActiveCids + 2),
+             cfg.seed ? cfg.seed : 0x9e3779b97f4a7c15ULL) {
+  if (!imb_.ok()) {
+    error_ = "intel-ipsec-mb manager could not be created";
+    return;
+  }
+  if (!codec_.valid()) {
+    error_ = std::string("connection ID layout: ") + to_string(codec_.error());
+    return;
+  }
+  std::array<uint8_t, StatelessResetKey::kKeyLength> reset_key{};
+  std::array<uint8_t, kTokenKeyLen> token_key{};
+  if (cfg.seed) {
+    auto r = std::make_unique<SeededRandom>(cfg.seed);
+    r->fill(reset_key.data(), reset_key.size());
+    r->fill(token_key.data(), token_key.size());
+    random_ = std::move(r);
+  } else {
+    random_ = std::make_unique<GnutlsRandom>();
+    if (!StatelessResetKey::generate(reset_key) ||
+        !random_->fill(token_key.data(), token_key.size())) {
+      error_ = "no randomness for the stateless reset and token keys";
+      return;
+    }
+  }
+  reset_key_ = std::make_unique<StatelessResetKey>(reset_key);
+  if (tokens_.init(token_key, cfg.worker, 0) != CryptoStatus::ok ||
+      retry_.init(imb_) != CryptoStatus::ok) {
+    error_ = "token or Retry key set-up failed";
+    return;
+  }
+  slots_.resize(cfg.max_connections);
+  free_.reserve(cfg.max_connections);
+  live_.reserve(cfg.max_connections);
+  for (size_t i = cfg.max_connections; i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
+}
+
+QuicEndpoint::~QuicEndpoint() = default;
+
+std::optional<uint32_t> QuicEndpoint::new_slot() {
+  if (free_.empty()) return std::nullopt;
+  const uint32_t h = free_.back();
+  free_.pop_back();
+  ConnectionShared shared;
+  shared.imb = &imb_;
+  shared.tls = &tls_;
+  shared.cid_codec = &codec_;
+  shared.worker = cfg_.worker;
+  shared.random = random_.get();
+  shared.reset_key = reset_key_.get();
+  shared.tokens = cfg_.role == Role::kServer ? &tokens_ : nullptr;
+  shared.retry = &retry_;
+  // The connection ID's low 32 bits name the slot; the high ones make it unique over time.
+  const uint64_t id = (next_conn_id_++ << 32) | h;
+  slots_[h].conn = std::make_unique<Connection>(id, shared, *this);
+  slots_[h].cids.clear();
+  live_.push_back(h);
+  return h;
+}
+
+Connection* QuicEndpoint::find(uint64_t conn_id) {
+  const uint32_t h = static_cast<uint32_t>(conn_id);
+  if (h >= slots_.size() || !slots_[h].conn || slots_[h].conn->id() != conn_id) return nullptr;
+  return slots_[h].conn.get();
+}
+
+bool QuicEndpoint::add_cid(Connection& c, ByteView cid) {
+  Slot& s = slots_[handle_of(c)];
+  if (s.cids.size() >= 2 * kMaxActiveCids + 2) return false;
+  if (table_.insert(cid, handle_of(c)) != CidTableError::kOk) return false;
+  s.cids.emplace_back(cid);
+  return true;
+}
+
+void QuicEndpoint::remove_cid(Connection& c, ByteView cid) {
+  Slot& s = slots_[handle_of(c)];
+  auto it = std::find(s.cids.begin(), s.cids.end(), ConnectionId(cid));
+  if (it == s.cids.end()) return;
+  table_.erase(cid);
+  s.cids.erase(it);
+}
+
+Connection* QuicEndpoint::connect(const Tuple& tuple, TimeNs now, const ConnectionConfig& cfg) {
+  last_error_.clear();
+  std::optional<uint32_t> h = new_slot();
+  if (!h) {
+    last_error_ = "no free connection slot";
+    return nullptr;
+  }
+  Connection& c = *slots_[*h].conn;
+  if (cfg_.qlog_factory) c.set_qlog(cfg_.qlog_factory(Role::kClient, ByteView()));
+  if (!c.connect(cfg, tuple, now)) {
+    last_error_ = c.close_info().reason.empty() ? "handshake could not start" : c.close_info().reason;
+    reap(now);
+    return nullptr;
+  }
+  if (app_) app_->on_new_connection(c);
+  return &c;
+}
+
+TxSlot* QuicEndpoint::reply_slot(TxBatch& tx, const RxDatagram& d) {
+  TxSlot* s = tx.acquire();
+  if (!s) return nullptr;
+  s->tuple = d.tuple;
+  return s;
+}
+
+void QuicEndpoint::on_datagrams(const RxDatagram* rx, size_t n, uint64_t now, TxBatch& tx,
+                                WorkerStats& stats) {
+  for (size_t i = 0; i < n; ++i) on_datagram(rx[i], now, tx, stats);
+  for (size_t i = 0; i < live_.size(); ++i) service(live_[i], now, tx, stats);
+  reap(now);
+  tx.request_timer(next_wake(now));
+}
+
+uint64_t QuicEndpoint::on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) {
+  for (size_t i = 0; i < live_.size(); ++i) {
+    Connection& c = *slots_[live_[i]].conn;
+    if (c.next_timeout(now) <= now) c.on_timeout(now);
+    service(live_[i], now, tx, stats);
+  }
+  reap(now);
+  return next_wake(now);
+}
+
+void QuicEndpoint::on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, WorkerStats& stats) {
+  // Drivers hand over writable buffers: packets are decrypted in place.
+  uint8_t* data = const_cast<uint8_t*>(d.data);
+  PacketHeader h;
+  const HeaderStatus hs = parse_packet_header(data, d.len, codec_.cid_length(), h);
+  if (hs == HeaderStatus::kUnsupportedVersion) {
+    stats.drop(DropReason::quic_version);
+    if (cfg_.role == Role::kServer && d.len >= kMinInitialDatagram) send_version_negotiation(h, d, tx);
+    return;
+  }
+  if (hs != HeaderStatus::kOk) {
+    stats.drop(DropReason::quic_header);
+    return;
+  }
+  std::optional<ConnectionHandle> found = table_.find(h.dcid);
+  if (found && slots_[*found].conn) {
+    Connection& c = *slots_[*found].conn;
+    const ConnStats before = c.stats();
+    c.on_datagram(data, d.len, d.tuple, now);
+    const ConnStats& after = c.stats();
+    if (after.drop_decrypt + after.drop_no_keys > before.drop_decrypt + before.drop_no_keys) {
+      stats.drop(DropReason::quic_undecryptable, after.drop_decrypt + after.drop_no_keys -
+                                                     before.drop_decrypt - before.drop_no_keys);
+    }
+    if (after.drop_duplicate > before.drop_duplicate) {
+      stats.drop(DropReason::quic_duplicate, after.drop_duplicate - before.drop_duplicate);
+    }
+    return;
+  }
+  if (h.type == PacketType::kOneRtt) {
+    stats.drop(DropReason::quic_unknown_connection);
+    send_stateless_reset(h.dcid, d, tx);
+    return;
+  }
+  if (cfg_.role != Role::kServer || h.type != PacketType::kInitial) {
+    stats.drop(DropReason::quic_not_initial);
+    return;
+  }
+  accept_initial(h, d, now, tx, stats);
+}
+
+void QuicEndpoint::accept_initial(const PacketHeader& h, const RxDatagram& d, TimeNs now,
+                                  TxBatch& tx, WorkerStats& stats) {
+  if (d.len < kMinInitialDatagram) {
+    stats.drop(DropReason::quic_initial_too_small);
+    return;
+  }
+  if (h.dcid.size < kMinClientDcid) {
+    stats.drop(DropReason::quic_short_dcid);
+    return;
+  }
+  Connection::AcceptInfo info;
+  info.client_dcid = ConnectionId(h.dcid);
+  info.client_scid = ConnectionId(h.scid);
+  if (h.token.size) {
+    ValidatedToken vt;
+    const TokenCheck check =
+        tokens_.validate(h.token, d.tuple.remote, d.tuple.remote_port, now, &vt);
+    const TokenAction action = token_action(check, vt.kind);
+    if (action == TokenAction::kCloseInvalidToken ||
+        (check == TokenCheck::kValidRetry && !(vt.retry_scid == info.client_dcid))) {
+      // RFC 9000 8.1.2 allows dropping it: the client's handshake then times out.
+      stats.drop(DropReason::quic_bad_token);
+      return;
+    }
+    if (action == TokenAction::kValidated) {
+      info.address_validated = true;
+      if (check == TokenCheck::kValidRetry) {
+        info.odcid_from_retry = vt.odcid;
+        info.retry_scid = vt.retry_scid;
+      }
+    }
+  }
+  if (cfg_.retry && !info.address_validated) {
+    send_retry(h, d, now, tx);
+    return;
+  }
+  std::optional<uint32_t> slot = new_slot();
+  if (!slot) {
+    stats.drop(DropReason::quic_no_connection_slot);
+    return;
+  }
+  Connection& c = *slots_[*slot].conn;
+  if (cfg_.qlog_factory) c.set_qlog(cfg_.qlog_factory(Role::kServer, info.odcid_from_retry
+                                                                      ? info.odcid_from_retry->view()
+                                                                      : h.dcid));
+  if (!c.accept(cfg_.conn, info, d.tuple, now)) {
+    reap(now);
+    return;
+  }
+  ++counters_.accepted;
+  if (app_) app_->on_new_connection(c);
+  c.on_datagram(const_cast<uint8_t*>(d.data), d.len, d.tuple, now);
+}
+
+void QuicEndpoint::send_version_negotiation(const PacketHeader& h, const RxDatagram& d,
+                                            TxBatch& tx) {
+  TxSlot* s = reply_slot(tx, d);
+  if (!s) return;
+  const uint32_t versions[] = {kQuicVersion1, 0x1a2a3a4a};  // v1 and a greased version (6.3)
+  uint8_t unused = 0;
+  random_->fill(&unused, 1);
+  s->len = static_cast<uint16_t>(
+      write_version_negotiation(s->data, s->cap, h.scid, h.dcid, versions, 2, 0x40 | unused));
+  if (s->len) {
+    tx.commit();
+    ++counters_.version_negotiations_sent;
+  }
+}
+
+void QuicEndpoint::send_retry(const PacketHeader& h, const RxDatagram& d, TimeNs now,
+                              TxBatch& tx) {
+  ConnectionId scid;
+  if (!codec_.generate(cfg_.worker, *random_, scid)) return;
+  uint8_t token[kMaxTokenLen];
+  const size_t tlen = tokens_.make_retry_token(token, sizeof token, d.tuple.remote,
+                                               d.tuple.remote_port, h.dcid, scid.view(), now);
+  if (tlen == 0) return;
+  TxSlot* s = reply_slot(tx, d);
+  if (!s) return;
+  uint8_t zero_tag[kRetryIntegrityTagLength] = {};
+  size_t n = write_retry(s->data, s->cap, kQuicVersion1, h.scid, scid.view(), ByteView(token, tlen),
+                         ByteView(zero_tag, sizeof zero_tag));
+  if (n < kRetryIntegrityTagLength) return;
+  std::array<uint8_t, kAeadTagLen> tag{};
+  if (retry_.compute_tag(imb_, {h.dcid.data, h.dcid.size}, {s->data, n - kRetryIntegrityTagLength},
+                         tag) != CryptoStatus::ok) {
+    return;
+  }
+  std::memcpy(s->data + n - kRetryIntegrityTagLength, tag.data(), tag.size());
+  s->len = static_cast<uint16_t>(n);
+  tx.commit();
+  ++counters_.retries_sent;
+}
+
+void QuicEndpoint::send_stateless_reset(ByteView dcid, const RxDatagram& d, TxBatch& tx) {
+  // RFC 9000 10.3: smaller than what triggered it (so two endpoints cannot loop), at least 21
+  // bytes, looking like a short-header packet.
+  if (d.len <= kMinStatelessReset) return;
+  const size_t len = std::min<size_t>(d.len - 1, 43);
+  StatelessResetToken token;
+  if (!reset_key_->token(dcid, token)) return;
+  TxSlot* s = reply_slot(tx, d);
+  if (!s || s->cap < len) return;
+  random_->fill(s->data, len - token.size());
+  s->data[0] = static_cast<uint8_t>(0x40 | (s->data[0] & 0x3f));
+  std::memcpy(s->data + len - token.size(), token.data(), token.size());
+  s->len = static_cast<uint16_t>(len);
+  tx.commit();
+  ++counters_.stateless_resets_sent;
+}
+
+void QuicEndpoint::service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& stats) {
+  Connection& c = *slots_[h].conn;
+  if (app_ && c.take_app_wakeup() && !c.closed()) app_->on_connection_progress(c, now);
+  while (!c.closed()) {
+    TxSlot* s = tx.acquire();
+    if (!s) return;
+    const size_t n = c.send(s->data, s->cap, &s->tuple, now);
+    if (n == 0) return;
+    s->len = static_cast<uint16_t>(n);
+    tx.commit();
+  }
+}
+
+void QuicEndpoint::reap(TimeNs now) {
+  for (size_t i = 0; i < live_.size();) {
+    Slot& s = slots_[live_[i]];
+    if (!s.conn->closed()) {
+      ++i;
+      continue;
+    }
+    if (app_) app_->on_connection_closed(*s.conn);
+    for (const ConnectionId& cid : s.cids) table_.erase(cid.view());
+    s.cids.clear();
+    s.conn.reset();
+    free_.push_back(live_[i]);
+    live_[i] = live_.back();
+    live_.pop_back();
+    ++counters_.closed;
+  }
+}
+
+TimeNs QuicEndpoint::next_wake(TimeNs now) const {
+  TimeNs t = kNever;
+  for (uint32_t h : live_) t = std::min(t, slots_[h].conn->next_timeout(now));
+  return t;
+}
+
+}  // namespace camp::quic

@@ -1,0 +1,128 @@
+// The QUIC endpoint of one worker: it implements the driver seam (camp::Endpoint), owns the
+// worker's connections and routes each datagram to its connection by Destination Connection ID
+// (a fixed-size CidTable). As a server it accepts new connections from client Initials, answers
+// other versions with Version Negotiation, may demand address validation with Retry, and answers
+// packets for unknown connections with a Stateless Reset. As a client it opens connections on
+// request. Drops are counted by reason in WorkerStats.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataplane/endpoint.h"
+#include "dataplane/quic/cid/cid_codec.h"
+#include "dataplane/quic/cid/cid_table.h"
+#include "dataplane/quic/cid/random_source.h"
+#include "dataplane/quic/cid/stateless_reset.h"
+#include "dataplane/quic/conn/connection.h"
+#include "dataplane/quic/crypto/imb_manager.h"
+#include "dataplane/quic/crypto/retry.h"
+#include "dataplane/quic/token/token_codec.h"
+
+namespace camp::quic {
+
+// The application on top of an endpoint's connections. Calls come from the worker thread, after
+// the endpoint processed received packets or timers and before it sends.
+class QuicApp {
+ public:
+  virtual ~QuicApp() = default;
+  virtual void on_new_connection(Connection& c) {}
+  // Something changed: data arrived, buffer space was freed, the handshake finished...
+  virtual void on_connection_progress(Connection& c, TimeNs now) = 0;
+  // The connection is gone; c is valid only during the call.
+  virtual void on_connection_closed(Connection& c) {}
+};
+
+struct QuicEndpointConfig {
+  Role role = Role::kServer;
+  size_t max_connections = 1024;
+  ConnectionConfig conn;  // the template every connection starts from
+  CidConfig cid;          // QUIC-LB layout of our connection IDs (worker field = worker)
+  uint16_t worker = 0;
+  bool retry = false;     // server: validate every new client address with Retry first
+  // Seeds for tests; 0: keys and randomness from GnuTLS's generator.
+  uint64_t seed = 0;
+  // Per-connection qlog; returns nullptr for none. Called when a connection starts.
+  std::function<std::unique_ptr<QlogWriter>(Role role, ByteView odcid)> qlog_factory;
+};
+
+class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
+ public:
+  QuicEndpoint(const QuicEndpointConfig& cfg, const TlsContext& tls, QuicApp* app);
+  ~QuicEndpoint() override;
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  // Client: opens a connection to tuple.remote (tuple.local: our address, or unset). The
+  // overrides (SNI, resumption data, token) replace the template's. nullptr when no slot is free
+  // or the handshake cannot start (close_info of the failure is then lost; see last_error()).
+  Connection* connect(const Tuple& tuple, TimeNs now, const ConnectionConfig& cfg);
+
+  void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now_ns, TxBatch& tx,
+                    WorkerStats& stats) override;
+  uint64_t on_timer(uint64_t now_ns, TxBatch& tx, WorkerStats& stats) override;
+
+  size_t connection_count() const { return live_.size(); }
+  template <class F>
+  void for_each_connection(F&& f) {
+    for (uint32_t h : live_) f(*slots_[h].conn);
+  }
+  Connection* find(uint64_t conn_id);
+  const std::string& last_error() const { return last_error_; }
+  ImbManager& imb() { return imb_; }
+
+  struct Counters {
+    uint64_t accepted = 0;
+    uint64_t closed = 0;
+    uint64_t retries_sent = 0;
+    uint64_t version_negotiations_sent = 0;
+    uint64_t stateless_resets_sent = 0;
+  };
+  const Counters& counters() const { return counters_; }
+
+  // Connection::CidRegistry: connections announce the CIDs that route to them.
+  bool add_cid(Connection& c, ByteView cid) override;
+  void remove_cid(Connection& c, ByteView cid) override;
+
+ private:
+  struct Slot {
+    std::unique_ptr<Connection> conn;
+    std::vector<ConnectionId> cids;  // registered in table_, removed at close
+  };
+
+  void on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, WorkerStats& stats);
+  void accept_initial(const PacketHeader& h, const RxDatagram& d, TimeNs now, TxBatch& tx,
+                      WorkerStats& stats);
+  void send_version_negotiation(const PacketHeader& h, const RxDatagram& d, TxBatch& tx);
+  void send_retry(const PacketHeader& h, const RxDatagram& d, TimeNs now, TxBatch& tx);
+  void send_stateless_reset(ByteView dcid, const RxDatagram& d, TxBatch& tx);
+  std::optional<uint32_t> new_slot();
+  void service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& stats);
+  void reap(TimeNs now);
+  TimeNs next_wake(TimeNs now) const;
+  static TxSlot* reply_slot(TxBatch& tx, const RxDatagram& d);
+
+  QuicEndpointConfig cfg_;
+  const TlsContext& tls_;
+  QuicApp* app_;
+  std::string error_;
+  std::string last_error_;
+  ImbManager imb_;
+  CidCodec codec_;
+  std::unique_ptr<RandomSource> random_;
+  std::unique_ptr<StatelessResetKey> reset_key_;
+  TokenCodec tokens_;
+  RetryIntegrity retry_;
+  CidTable table_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> live_;
+  uint64_t next_conn_id_ = 1;
+  Counters counters_;
+};
+
+}  // namespace camp::quic
