@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "control/control_plane.h"
+#include "tools/campd/quic_service.h"
 #include "dataplane/reflector.h"
 #include "drivers/dpdk/null_template.h"
 #include "drivers/dpdk/port.h"
@@ -188,6 +189,16 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<dpdk::Worker>> workers;
   std::vector<std::unique_ptr<WorkerChannel>> channels;
   std::vector<std::unique_ptr<Reflector>> endpoints;
+  std::unique_ptr<campd::QuicService> quic;
+  if (!opt.www.empty()) {
+    std::string why;
+    quic = campd::QuicService::create(opt, &why);
+    if (!quic) {
+      fail(why);
+      rte_eal_cleanup();
+      return rc;
+    }
+  }
   std::vector<rte_mempool*> rx_pools, tx_pools;
   uint32_t per_worker_desc = 0;
   for (uint16_t pid : port_ids) {
@@ -216,9 +227,19 @@ int main(int argc, char** argv) {
     wk->id = w;
     wk->tx_pool = tx;
     channels.push_back(std::make_unique<WorkerChannel>());
-    endpoints.push_back(std::make_unique<Reflector>());
     wk->channel = channels.back().get();
-    wk->endpoint = endpoints.back().get();
+    if (quic) {
+      std::string why;
+      wk->endpoint = quic->make_worker_endpoint(w, n_workers, &why);
+      if (!wk->endpoint) {
+        fail(why);
+        rte_eal_cleanup();
+        return rc;
+      }
+    } else {
+      endpoints.push_back(std::make_unique<Reflector>());
+      wk->endpoint = endpoints.back().get();
+    }
     wk->quit = &g_quit;
     wk->settings = opt.worker;
     workers.push_back(std::move(wk));
@@ -277,7 +298,7 @@ int main(int argc, char** argv) {
     for (rte_mempool* mp : rx_pools) dpdk::fill_udp_template(mp, ports[0]->local);
 
   info.version = "0.1.0";
-  info.endpoint = "reflector";
+  info.endpoint = quic ? "quic hq-interop" : "reflector";
   info.eal_args = eal_line;
   info.udp_port = opt.udp_port;
   for (uint16_t w = 0; w < n_workers; ++w) {
@@ -354,6 +375,7 @@ int main(int argc, char** argv) {
 
   std::vector<WorkerTelemetry> final_tel;
   for (auto& w : workers) final_tel.push_back(WorkerTelemetry{w->id, 0, 0, w->stats, w->settings});
+  if (quic && !opt.final_json) std::printf("%s\n", quic->summary().c_str());
   std::printf("%s\n", control::format_stats(final_tel, info, opt.final_json).c_str());
   for (auto& p : ports) dpdk::close_port(p->port_id);
   if (pdump) rte_pdump_uninit();

@@ -235,8 +235,8 @@ bool load_config(const std::string& path, Options* o, std::string* err) {
 std::string usage(const char* prog) {
   std::string u = std::string("Usage: ") + prog + " [EAL options] -- [campd options]\n" + R"(
 camp's packet engine: one poll-mode worker per worker lcore on DPDK ports (any PMD), a control
-thread, and campctl/telemetry access. UDP to the service port is answered by the dataplane
-endpoint (for now a reflector); ARP, IPv6 neighbour discovery and ICMP/ICMPv6 echo are answered;
+thread, and campctl/telemetry access. UDP to the service port goes to the dataplane endpoint:
+QUIC (hq-interop file service) with --www, otherwise a reflector that echoes datagrams; ARP, IPv6 neighbour discovery and ICMP/ICMPv6 echo are answered;
 everything else is dropped and counted by reason.
 
 With no EAL options, campd runs on an embedded default that needs no NIC and no hugepages:
@@ -264,6 +264,12 @@ campd options:
       --null-template udp  fill rx mbuf pools with a UDP datagram from port 0's second IPv4
                            address to its first, both on the UDP port, so net_null ports act
                            as a traffic generator (benchmarks)
+    QUIC (hq-interop, HTTP/0.9 over QUIC v1; the UDP port serves QUIC instead of the reflector):
+      --www DIR            serve the files under DIR (ALPN hq-interop)
+      --cert FILE --key FILE  certificate chain and key, PEM (default: the development
+                           certificate that `tools/camp build` writes to /var/lib/camp/dev-cert)
+      --retry              validate every new client address with a Retry first
+      --qlog DIR           write one qlog file (JSON-SEQ) per connection into DIR
 )";
   for (const auto& k : kWorkerKeys) {
     std::string flag = "      --" + std::string(k.name) + " N";
@@ -277,7 +283,7 @@ campd options:
 
 ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
   enum { kNoTelemetry = 256, kJson, kMbufs, kRxd, kTxd, kNullTemplate, kDriver, kListen,
-         kWorkerBase };
+         kWww, kCert, kKey, kRetry, kQlog, kWorkerBase };
   std::vector<option> longopts = {
       {"config", required_argument, nullptr, 'c'},
       {"addr", required_argument, nullptr, 'a'},
@@ -293,6 +299,11 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
       {"null-template", required_argument, nullptr, kNullTemplate},
       {"driver", required_argument, nullptr, kDriver},
       {"listen", required_argument, nullptr, kListen},
+      {"www", required_argument, nullptr, kWww},
+      {"cert", required_argument, nullptr, kCert},
+      {"key", required_argument, nullptr, kKey},
+      {"retry", no_argument, nullptr, kRetry},
+      {"qlog", required_argument, nullptr, kQlog},
       {"help", no_argument, nullptr, 'h'},
   };
   std::vector<std::string> worker_flag_names;
@@ -341,6 +352,11 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
         good = check_listen("--listen", v, &why);
         o->listen.push_back(v);
         break;
+      case kWww: o->www = v; break;
+      case kCert: o->cert_file = v; break;
+      case kKey: o->key_file = v; break;
+      case kRetry: o->retry = true; break;
+      case kQlog: o->qlog_dir = v; break;
       case kNullTemplate:
         good = v == "udp";
         if (good) o->null_template = v;
@@ -370,6 +386,14 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
   }
   o->rxd = rxd;
   o->txd = txd;
+  if (o->cert_file.empty() != o->key_file.empty()) {
+    *err = o->cert_file.empty() ? "--key needs --cert" : "--cert needs --key";
+    return ParseResult::error;
+  }
+  if (o->www.empty() && (!o->cert_file.empty() || o->retry || !o->qlog_dir.empty())) {
+    *err = "--cert, --key, --retry and --qlog need --www (the QUIC service)";
+    return ParseResult::error;
+  }
   if (o->driver == DriverKind::socket && o->listen.empty()) {
     *err = "--driver socket needs at least one --listen ADDR:PORT";
     return ParseResult::error;

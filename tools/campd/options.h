@@ -36,7 +36,16 @@ struct Options {
   std::map<uint16_t, PortOptions> ports;
   uint16_t rxd = 0, txd = 0;         // --rxd/--txd: override every port's; 0 = as configured
   WorkerSettings worker;
+  // QUIC service (hq-interop): with --www, the UDP port serves QUIC instead of the reflector.
+  std::string www;                   // --www DIR: files served over hq-interop
+  std::string cert_file;             // --cert FILE (PEM); default: the development certificate
+  std::string key_file;              // --key FILE
+  bool retry = false;                // --retry: validate client addresses with Retry first
+  std::string qlog_dir;              // --qlog DIR: one qlog (JSON-SEQ) file per connection
 };
+
+// Where `tools/camp build` puts the development certificate campd uses when --cert is not given.
+inline constexpr const char* kDevCertDir = "/var/lib/camp/dev-cert";
 
 enum class ParseResult { ok, help, error };
 

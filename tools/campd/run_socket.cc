@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "control/control_plane.h"
 #include "dataplane/reflector.h"
 #include "drivers/socket/driver.h"
+#include "tools/campd/quic_service.h"
 
 namespace camp::campd {
 
@@ -18,9 +20,19 @@ constexpr uint64_t kMaxWaitNs = 20'000'000;
 }  // namespace
 
 int run_socket_engine(const Options& opt, std::atomic<bool>& quit) {
-  Reflector endpoint;
-  sockdrv::Driver drv(endpoint);
+  Reflector reflector;
   std::string err;
+  std::unique_ptr<QuicService> quic;
+  Endpoint* endpoint = &reflector;
+  if (!opt.www.empty()) {
+    quic = QuicService::create(opt, &err);
+    if (quic) endpoint = quic->make_worker_endpoint(0, 1, &err);
+    if (!quic || !endpoint) {
+      std::fprintf(stderr, "campd: %s\n", err.c_str());
+      return 1;
+    }
+  }
+  sockdrv::Driver drv(*endpoint);
   if (!drv.open(opt.listen, &err)) {
     std::fprintf(stderr, "campd: %s\n", err.c_str());
     return 1;
@@ -28,7 +40,7 @@ int run_socket_engine(const Options& opt, std::atomic<bool>& quit) {
 
   control::EngineInfo info;
   info.version = "0.1.0";
-  info.endpoint = "reflector";
+  info.endpoint = quic ? "quic hq-interop" : "reflector";
   info.eal_args = "(none: socket driver)";
   info.udp_port = drv.local_port(0);
   control::WorkerInfo wi;
@@ -56,7 +68,7 @@ int run_socket_engine(const Options& opt, std::atomic<bool>& quit) {
   }
   std::printf("campd: socket driver, 1 worker, UDP on");
   for (size_t i = 0; i < drv.size(); ++i) std::printf(" %s", drv.local_address(i).c_str());
-  std::printf(" (reflector), campctl socket %s; ready\n", sock.c_str());
+  std::printf(" (%s), campctl socket %s; ready\n", info.endpoint.c_str(), sock.c_str());
   std::fflush(stdout);
 
   std::thread prompt;
@@ -80,6 +92,7 @@ int run_socket_engine(const Options& opt, std::atomic<bool>& quit) {
   if (prompt.joinable()) prompt.join();
   control.stop();
   const std::vector<WorkerTelemetry> final_tel = {WorkerTelemetry{0, 0, 0, drv.stats(), settings}};
+  if (quic && !opt.final_json) std::printf("%s\n", quic->summary().c_str());
   std::printf("%s\n", control::format_stats(final_tel, info, opt.final_json).c_str());
   return 0;
 }

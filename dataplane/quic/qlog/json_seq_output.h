@@ -77,7 +77,7 @@ class JsonSeqOutput {
   }
   void append(const char* p, size_t n) {
     if (n < cap_ - len_) {
-      std::memcpy(buf_.get() + len_, p, n);
+      if (n != 0) std::memcpy(buf_.get() + len_, p, n);  // p may be null when n is 0
       len_ += n;
       total_ += n;
     } else {

@@ -1,0 +1,152 @@
+#include "tools/campd/quic_service.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdio>
+#include <vector>
+
+#include "dataplane/quic/conn/quic_endpoint.h"
+#include "dataplane/quic/qlog/qlog_writer.h"
+#include "tools/hq/server.h"
+
+namespace camp::campd {
+
+namespace {
+
+// The QUIC application of one worker: hq-interop over each connection's streams.
+class HqApp final : public quic::QuicApp {
+ public:
+  explicit HqApp(const std::string& root) : server(root) {}
+  void on_connection_progress(quic::Connection& c, quic::TimeNs) override {
+    if (c.handshake_complete()) server.on_progress(c.id(), c.streams());
+  }
+  void on_connection_closed(quic::Connection& c) override { server.on_connection_closed(c.id()); }
+  hq::Server server;
+};
+
+quic::TransportParameters server_transport_parameters() {
+  quic::TransportParameters tp;
+  tp.max_idle_timeout = 30000;
+  tp.initial_max_data = 16 << 20;
+  tp.initial_max_stream_data_bidi_local = 2 << 20;
+  tp.initial_max_stream_data_bidi_remote = 2 << 20;
+  tp.initial_max_stream_data_uni = 2 << 20;
+  tp.initial_max_streams_bidi = 128;
+  tp.initial_max_streams_uni = 16;
+  tp.active_connection_id_limit = 4;
+  tp.max_datagram_frame_size = 1200;
+  return tp;
+}
+
+// A FILE* per connection, closed with the writer's last flush.
+struct QlogFile {
+  FILE* f = nullptr;
+  ~QlogFile() {
+    if (f) std::fclose(f);
+  }
+};
+
+}  // namespace
+
+struct QuicService::Impl {
+  Options opt;
+  std::unique_ptr<quic::TlsContext> tls;
+  std::vector<std::unique_ptr<HqApp>> apps;
+  std::vector<std::unique_ptr<quic::QuicEndpoint>> endpoints;
+};
+
+QuicService::~QuicService() = default;
+
+std::unique_ptr<QuicService> QuicService::create(const Options& opt, std::string* err) {
+  struct stat st;
+  if (stat(opt.www.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *err = "--www: '" + opt.www + "' is not a directory";
+    return nullptr;
+  }
+  if (!opt.qlog_dir.empty() && (stat(opt.qlog_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+    *err = "--qlog: '" + opt.qlog_dir + "' is not a directory";
+    return nullptr;
+  }
+  quic::TlsServerConfig sc;
+  sc.cert_file = opt.cert_file.empty() ? std::string(kDevCertDir) + "/server.pem" : opt.cert_file;
+  sc.key_file = opt.key_file.empty() ? std::string(kDevCertDir) + "/server.key" : opt.key_file;
+  sc.alpn = {"hq-interop"};
+  std::string why;
+  auto tls = quic::TlsContext::server(sc, &why);
+  if (!tls) {
+    *err = (opt.cert_file.empty() ? "no --cert given and the development certificate (" +
+                                        sc.cert_file + ") is unusable (run tools/camp build): "
+                                  : "--cert/--key: ") + why;
+    return nullptr;
+  }
+  std::unique_ptr<QuicService> s(new QuicService);
+  s->impl_ = std::make_unique<Impl>();
+  s->impl_->opt = opt;
+  s->impl_->tls = std::move(tls);
+  return s;
+}
+
+Endpoint* QuicService::make_worker_endpoint(uint16_t w, uint16_t workers, std::string* err) {
+  Impl& m = *impl_;
+  quic::QuicEndpointConfig cfg;
+  cfg.role = quic::Role::kServer;
+  cfg.conn.local_tp = server_transport_parameters();
+  cfg.cid.worker_count = workers;
+  cfg.worker = w;
+  cfg.retry = m.opt.retry;
+  if (!m.opt.qlog_dir.empty()) {
+    const std::string dir = m.opt.qlog_dir;
+    cfg.qlog_factory = [dir](quic::Role role, quic::ByteView odcid) {
+      static std::atomic<uint64_t> seq{0};
+      std::string name = dir + "/";
+      for (size_t i = 0; i < odcid.size; ++i) {
+        char b[3];
+        std::snprintf(b, sizeof b, "%02x", odcid.data[i]);
+        name += b;
+      }
+      name += "_" + std::to_string(seq++) + (role == quic::Role::kServer ? "_server" : "_client") +
+              ".sqlog";
+      auto file = std::make_shared<QlogFile>();
+      file->f = std::fopen(name.c_str(), "w");
+      quic::QlogConfig qc;
+      qc.vantage = role == quic::Role::kServer ? quic::QlogVantage::kServer
+                                               : quic::QlogVantage::kClient;
+      qc.title = "campd";
+      qc.odcid = odcid;
+      return std::make_unique<quic::QlogWriter>(qc, [file](std::span<const char> b) {
+        if (file->f) std::fwrite(b.data(), 1, b.size(), file->f);
+      });
+    };
+  }
+  m.apps.push_back(std::make_unique<HqApp>(m.opt.www));
+  if (!m.apps.back()->server.ok()) {
+    *err = "--www: " + m.apps.back()->server.error();
+    return nullptr;
+  }
+  auto ep = std::make_unique<quic::QuicEndpoint>(cfg, *m.tls, m.apps.back().get());
+  if (!ep->ok()) {
+    *err = "QUIC endpoint: " + ep->error();
+    return nullptr;
+  }
+  m.endpoints.push_back(std::move(ep));
+  return m.endpoints.back().get();
+}
+
+std::string QuicService::summary() const {
+  uint64_t accepted = 0, retries = 0, served = 0, failed = 0, bytes = 0;
+  for (const auto& e : impl_->endpoints) {
+    accepted += e->counters().accepted;
+    retries += e->counters().retries_sent;
+  }
+  for (const auto& a : impl_->apps) {
+    served += a->server.stats().served;
+    failed += a->server.stats().failed;
+    bytes += a->server.stats().bytes_sent;
+  }
+  return "quic: " + std::to_string(accepted) + " connections, " + std::to_string(retries) +
+         " retries, hq-interop: " + std::to_string(served) + " requests served, " +
+         std::to_string(failed) + " refused, " + std::to_string(bytes) + " bytes";
+}
+
+}  // namespace camp::campd
