@@ -298,7 +298,10 @@ TEST(HqTransfer, TenGigabyteFileStreamsInBoundedMemory) {
   EXPECT_GT(c.results()[0].bytes, 10u << 20);  // it kept moving
   EXPECT_FALSE(c.done());
   EXPECT_EQ(s.open_files(), 1u);
-  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 64 * 1024);  // KiB: far below what was sent
+#ifndef __SANITIZE_ADDRESS__
+  // KiB: far below what went through. (ASan's quarantine keeps the test link's freed packets.)
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 16 * 1024);
+#endif
   EXPECT_GT(peak, cfg.server_send_buffer / 2);
   std::printf("10 GB sparse file: %lu MB through in %lu ticks, peak outstanding %lu bytes, "
               "maxrss +%ld KiB\n",

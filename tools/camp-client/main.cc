@@ -42,7 +42,11 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
                   c.tls()->alpn().c_str());
       std::fflush(stdout);
     }
-    if (key_update_ && !key_updated_ && c.initiate_key_update()) key_updated_ = true;
+    if (key_update_ && !key_updated_ && c.initiate_key_update()) {
+      key_updated_ = true;
+      std::printf("key update initiated\n");
+      std::fflush(stdout);
+    }
     hq_.on_progress(c.streams());
     if (hq_.done() && !closing_) {
       closing_ = true;

@@ -134,9 +134,10 @@ Endpoint* QuicService::make_worker_endpoint(uint16_t w, uint16_t workers, std::s
 }
 
 std::string QuicService::summary() const {
-  uint64_t accepted = 0, retries = 0, served = 0, failed = 0, bytes = 0;
+  uint64_t accepted = 0, retries = 0, served = 0, failed = 0, bytes = 0, key_updates = 0;
   for (const auto& e : impl_->endpoints) {
     accepted += e->counters().accepted;
+    key_updates += e->counters().key_updates;
     retries += e->counters().retries_sent;
   }
   for (const auto& a : impl_->apps) {
@@ -144,8 +145,8 @@ std::string QuicService::summary() const {
     failed += a->server.stats().failed;
     bytes += a->server.stats().bytes_sent;
   }
-  return "quic: " + std::to_string(accepted) + " connections, " + std::to_string(retries) +
-         " retries, hq-interop: " + std::to_string(served) + " requests served, " +
+ return "quic: " + std::to_string(accepted) + " connections, " + std::to_string(retries) +
+         " retries, " + std::to_string(key_updates) + " key updates, hq-interop: " + std::to_string(served) + " requests served, " +
          std::to_string(failed) + " refused, " + std::to_string(bytes) + " bytes";
 }
 

@@ -8,7 +8,8 @@ namespace camp::quic {
 
 struct ConnStats {
   uint64_t packets_sent = 0;
-  uint64_t packets_received = 0;
+  uint64_t packets_received = 0;   // datagrams, in fact
+  uint64_t packets_decrypted = 0;  // packets that decrypted and were processed
   uint64_t bytes_sent = 0;       // UDP payload bytes
   uint64_t bytes_received = 0;
   uint64_t packets_lost = 0;

@@ -205,6 +205,7 @@ bool Connection::start_tls(TimeNs now) {
 
 bool Connection::connect(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs now) {
   role_ = Role::kClient;
+  last_now_ = now;
   init_common(cfg, tuple, now);
   initial_dcid_.length = 8;  // RFC 9000 7.2: at least 8 unpredictable bytes
   if (!shared_.random->fill(initial_dcid_.bytes.data(), initial_dcid_.length)) return false;
@@ -225,6 +226,7 @@ bool Connection::connect(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs
 bool Connection::accept(const ConnectionConfig& cfg, const AcceptInfo& info, const Tuple& tuple,
                         TimeNs now) {
   role_ = Role::kServer;
+  last_now_ = now;
   init_common(cfg, tuple, now);
   address_validated_ = info.address_validated;
   odcid_ = info.odcid_from_retry ? *info.odcid_from_retry : info.client_dcid;
@@ -418,6 +420,7 @@ void Connection::issue_cids() {
 // ---- Receiving -----------------------------------------------------------------------------------
 
 void Connection::on_datagram(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now) {
+  last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return;
   ++stats_.packets_received;
   stats_.bytes_received += len;
@@ -524,6 +527,7 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
     qlog_->packet_received(now, h.type, op.packet_number, h.dcid, h.scid, pkt_len,
                            ByteView(pkt + op.header_len, op.payload_len));
   }
+  ++stats_.packets_decrypted;
   bool eliciting = false;
   process_frames(s, h.type, pkt + op.header_len, op.payload_len, path, h.dcid, now, eliciting);
   if (state_ == ConnState::kClosed) return 0;
@@ -654,6 +658,20 @@ bool Connection::check_stateless_reset(const uint8_t* data, size_t len) const {
   // RFC 9000 10.3.1: the last 16 bytes of a datagram that does not decrypt.
   if (len < 21 || (data[0] & 0x80) != 0) return false;
   return cids_->is_stateless_reset(data + len - kStatelessResetTokenLength);
+}
+
+bool Connection::on_unroutable_datagram(const uint8_t* data, size_t len, TimeNs now) {
+  last_now_ = std::max(last_now_, now);
+  if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return false;
+  if (!check_stateless_reset(data, len)) return false;
+  on_stateless_reset(now);
+  return true;
+}
+
+void Connection::abandon(TimeNs now) {
+  close_info_.closed = true;
+  if (close_info_.reason.empty()) close_info_.reason = "abandoned";
+  finish(now);
 }
 
 void Connection::on_stateless_reset(TimeNs now) {
@@ -1006,6 +1024,7 @@ bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool 
 }
 
 size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
+  last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return 0;
   Path& path = *paths_[0];
   *tuple = path.tuple;
@@ -1448,6 +1467,7 @@ TimeNs Connection::next_timeout(TimeNs now) const {
 }
 
 void Connection::on_timeout(TimeNs now) {
+  last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed) return;
   if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
     if (now >= close_deadline_) finish(now);

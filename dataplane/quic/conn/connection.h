@@ -183,6 +183,11 @@ class Connection {
                        TimeNs now);
   // Starts a key update (RFC 9001 6): false when one may not start yet.
   bool initiate_key_update();
+  // A datagram whose DCID routes to no connection: true (and the connection is closed) when it
+  // ends with this connection's peer's stateless reset token (RFC 9000 10.3.1).
+  bool on_unroutable_datagram(const uint8_t* data, size_t len, TimeNs now);
+  // Drops the connection at once, silently (a server's first Initial that did not decrypt).
+  void abandon(TimeNs now);
 
   // ---- State -----------------------------------------------------------------------------------
   uint64_t id() const { return id_; }

@@ -175,6 +175,11 @@ void QuicEndpoint::on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, Wor
     return;
   }
   if (h.type == PacketType::kOneRtt) {
+    // A peer's Stateless Reset carries an unpredictable DCID: it reaches no connection by
+    // routing, so each one checks its peer's reset tokens (RFC 9000 10.3.1).
+    for (uint32_t l : live_) {
+      if (slots_[l].conn->on_unroutable_datagram(d.data, d.len, now)) return;
+    }
     stats.drop(DropReason::quic_unknown_connection);
     send_stateless_reset(h.dcid, d, tx);
     return;
@@ -192,7 +197,8 @@ void QuicEndpoint::accept_initial(const PacketHeader& h, const RxDatagram& d, Ti
     stats.drop(DropReason::quic_initial_too_small);
     return;
   }
-  if (h.dcid.size < kMinClientDcid) {
+  // A client picks at least 8 bytes for its first DCID (RFC 9000 7.2); after a Retry it uses ours.
+  if (h.dcid.size < kMinClientDcid && !(h.token.size && codec_.route(h.dcid).status == CidStatus::kOk)) {
     stats.drop(DropReason::quic_short_dcid);
     return;
   }
@@ -235,18 +241,33 @@ void QuicEndpoint::accept_initial(const PacketHeader& h, const RxDatagram& d, Ti
     reap(now);
     return;
   }
+  c.on_datagram(const_cast<uint8_t*>(d.data), d.len, d.tuple, now);
+  if (c.stats().packets_decrypted == 0) {
+    // Nothing in it decrypted: forged or corrupted. Keep no state for it (RFC 9000 21.2: an
+    // Initial costs an attacker nothing), and count it like any undecryptable packet.
+    stats.drop(DropReason::quic_undecryptable);
+    c.abandon(now);
+    reap_silently(*slot);
+    return;
+  }
   ++counters_.accepted;
   if (app_) app_->on_new_connection(c);
-  c.on_datagram(const_cast<uint8_t*>(d.data), d.len, d.tuple, now);
 }
 
 void QuicEndpoint::send_version_negotiation(const PacketHeader& h, const RxDatagram& d,
                                             TxBatch& tx) {
   TxSlot* s = reply_slot(tx, d);
   if (!s) return;
-  const uint32_t versions[] = {kQuicVersion1, 0x1a2a3a4a};  // v1 and a greased version (6.3)
-  uint8_t unused = 0;
-  random_->fill(&unused, 1);
+  // v1 and a greased version (RFC 9000 6.3) of the reserved 0x?a?a?a?a form, never the one the
+  // client tried: a client discards a Version Negotiation listing its own version (6.2).
+  uint8_t rnd[5] = {};
+  random_->fill(rnd, sizeof rnd);
+  uint32_t grease = ((uint32_t{rnd[1]} << 24) | (uint32_t{rnd[2]} << 16) | (uint32_t{rnd[3]} << 8) |
+                     rnd[4]) & 0xf0f0f0f0u;
+  grease |= 0x0a0a0a0au;
+  if (grease == h.version) grease ^= 0x10000000u;
+  const uint32_t versions[] = {kQuicVersion1, grease};
+  const uint8_t unused = rnd[0];
   s->len = static_cast<uint16_t>(
       write_version_negotiation(s->data, s->cap, h.scid, h.dcid, versions, 2, 0x40 | unused));
   if (s->len) {
@@ -310,6 +331,19 @@ void QuicEndpoint::service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& sta
   }
 }
 
+void QuicEndpoint::reap_silently(uint32_t h) {
+  Slot& s = slots_[h];
+  for (const ConnectionId& cid : s.cids) table_.erase(cid.view());
+  s.cids.clear();
+  s.conn.reset();
+  free_.push_back(h);
+  auto it = std::find(live_.begin(), live_.end(), h);
+  if (it != live_.end()) {
+    *it = live_.back();
+    live_.pop_back();
+  }
+}
+
 void QuicEndpoint::reap(TimeNs now) {
   for (size_t i = 0; i < live_.size();) {
     Slot& s = slots_[live_[i]];
@@ -318,6 +352,7 @@ void QuicEndpoint::reap(TimeNs now) {
       continue;
     }
     if (app_) app_->on_connection_closed(*s.conn);
+    counters_.key_updates += s.conn->stats().key_updates;
     for (const ConnectionId& cid : s.cids) table_.erase(cid.view());
     s.cids.clear();
     s.conn.reset();

@@ -40,7 +40,13 @@ struct QuicEndpointConfig {
   Role role = Role::kServer;
   size_t max_connections = 1024;
   ConnectionConfig conn;  // the template every connection starts from
-  CidConfig cid;          // QUIC-LB layout of our connection IDs (worker field = worker)
+  // QUIC-LB layout of our connection IDs (worker field = worker): 1 + 1 + 8 bytes by default, so
+  // 7 random nonce bytes keep collisions among live CIDs negligible.
+  CidConfig cid = [] {
+    CidConfig c;
+    c.nonce_len = 8;
+    return c;
+  }();
   uint16_t worker = 0;
   bool retry = false;     // server: validate every new client address with Retry first
   // Seeds for tests; 0: keys and randomness from GnuTLS's generator.
@@ -81,6 +87,7 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
     uint64_t retries_sent = 0;
     uint64_t version_negotiations_sent = 0;
     uint64_t stateless_resets_sent = 0;
+    uint64_t key_updates = 0;  // of closed connections
   };
   const Counters& counters() const { return counters_; }
 
@@ -103,6 +110,8 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   std::optional<uint32_t> new_slot();
   void service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& stats);
   void reap(TimeNs now);
+  // Frees a connection the application never heard of (no callbacks).
+  void reap_silently(uint32_t h);
   TimeNs next_wake(TimeNs now) const;
   static TxSlot* reply_slot(TxBatch& tx, const RxDatagram& d);
 
