@@ -1,5 +1,5 @@
-// interop_certgen DIR: writes a throwaway CA (ca.pem) and a server certificate for localhost and
-// 127.0.0.1 signed by it (server.pem, server.key) with the GnuTLS API, since certtool is absent.
+// interop_certgen DIR: writes a throwaway CA (ca.pem) and a server certificate for localhost,
+// 127.0.0.1 and campd's default addresses 198.18.0.1 and 2001:2::1 signed by it (server.pem, server.key) with the GnuTLS API, since certtool is absent.
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -78,10 +78,19 @@ int main(int argc, char** argv) {
   check(gnutls_x509_crt_set_subject_alt_name(srv, GNUTLS_SAN_DNSNAME, "localhost", 9,
                                              GNUTLS_FSAN_APPEND),
         "san dns");
-  unsigned char ip[4];
-  inet_pton(AF_INET, "127.0.0.1", ip);
-  check(gnutls_x509_crt_set_subject_alt_name(srv, GNUTLS_SAN_IPADDRESS, ip, 4, GNUTLS_FSAN_APPEND),
-        "san ip");
+  // Loopback and campd's default addresses (the demo and the DPDK tests serve on those).
+  for (const char* a : {"127.0.0.1", "198.18.0.1"}) {
+    unsigned char ip[4];
+    inet_pton(AF_INET, a, ip);
+    check(gnutls_x509_crt_set_subject_alt_name(srv, GNUTLS_SAN_IPADDRESS, ip, 4,
+                                               GNUTLS_FSAN_APPEND),
+          "san ip");
+  }
+  unsigned char ip6[16];
+  inet_pton(AF_INET6, "2001:2::1", ip6);
+  check(gnutls_x509_crt_set_subject_alt_name(srv, GNUTLS_SAN_IPADDRESS, ip6, 16,
+                                             GNUTLS_FSAN_APPEND),
+        "san ip6");
   check(gnutls_x509_crt_sign2(srv, ca, ca_key, GNUTLS_DIG_SHA256, 0), "srv sign");
 
   gnutls_datum_t d;

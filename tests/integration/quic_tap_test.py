@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""camp-client fetches files from campd over hq-interop (QUIC v1), campd running on a DPDK tap
+device (net_tap) inside a network namespace of the test's own, the kernel's UDP stack on the other
+side. The files must match byte for byte, and a capture of the exchange must decode as QUIC in
+tshark with the client's key log (SSLKEYLOGFILE): the handshake's ClientHello and the STREAM frames.
+Needs root and /dev/net/tun; exits 77 (meson's SKIP) otherwise.
+Usage: quic_tap_test.py CAMPD CAMP_CLIENT CERTGEN
+"""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+IFACE = "campq0"
+
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True)
+
+
+def wait_for(path, text, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if os.path.exists(path) and text in open(path, errors="replace").read():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def main():
+    if os.geteuid() != 0 or not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        print("needs root and /dev/net/tun: skipping")
+        return 77
+    if os.environ.get("CAMP_QUIC_TAP_NETNS") != "1":
+        # Everything happens in a private network namespace.
+        env = dict(os.environ, CAMP_QUIC_TAP_NETNS="1")
+        return subprocess.run(["unshare", "--net", sys.executable] + sys.argv, env=env).returncode
+    campd, client, certgen = sys.argv[1:4]
+    sh("ip link set lo up")
+    tmp = tempfile.mkdtemp(prefix="camp-quic-tap-")
+    subprocess.run([certgen, tmp], check=True)
+    www, out = os.path.join(tmp, "www"), os.path.join(tmp, "out")
+    os.mkdir(www)
+    os.mkdir(out)
+    files = {"big.bin": os.urandom(4 * 1024 * 1024), "small.txt": b"hello over DPDK\n"}
+    for name, data in files.items():
+        with open(os.path.join(www, name), "wb") as f:
+            f.write(data)
+
+    log = os.path.join(tmp, "campd.log")
+    prefix = f"camp-qt-{os.getpid()}"
+    campd_proc = subprocess.Popen(
+        [campd, "-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefix,
+         "--vdev", f"net_tap0,iface={IFACE}", "--", "--addr", "198.18.0.1", "--udp-port", "4433",
+         "--www", www, "--cert", os.path.join(tmp, "server.pem"),
+         "--key", os.path.join(tmp, "server.key"), "--ctl-socket", os.path.join(tmp, "ctl.sock"),
+         "--idle-sleep-us", "50"],
+        stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    cap_proc = None
+    failure = None
+    try:
+        if not wait_for(log, "ready", 20):
+            raise RuntimeError("campd did not start")
+        sh(f"ip addr add 198.18.0.2/24 dev {IFACE}; ip link set {IFACE} up")
+        cap = os.path.join(tmp, "quic.pcapng")
+        tshark = shutil.which("tshark")
+        if tshark:
+            cap_proc = subprocess.Popen([tshark, "-i", IFACE, "-w", cap, "-q"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.5)
+        keys = os.path.join(tmp, "keys.log")
+        urls = [f"https://198.18.0.1:4433/{n}" for n in files]
+        t0 = time.monotonic()
+        r = subprocess.run([client, "--ca", os.path.join(tmp, "ca.pem"), "--out", out,
+                            "--timeout", "30"] + urls,
+                           env=dict(os.environ, SSLKEYLOGFILE=keys), capture_output=True,
+                           text=True, timeout=60)
+        print(f"camp-client ({time.monotonic() - t0:.2f} s, rc {r.returncode}):\n{r.stdout}{r.stderr}")
+        if r.returncode != 0:
+            raise RuntimeError("camp-client failed")
+        for name, data in files.items():
+            got = open(os.path.join(out, name), "rb").read()
+            if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
+                raise RuntimeError(f"{name} differs from the served file")
+        if not os.path.getsize(keys):
+            raise RuntimeError("no key log written")
+        if tshark:
+            time.sleep(0.5)
+            cap_proc.send_signal(signal.SIGINT)
+            cap_proc.wait(timeout=10)
+            cap_proc = None
+
+            def count(display_filter):
+                t = subprocess.run([tshark, "-r", cap, "-o", f"tls.keylog_file:{keys}", "-Y",
+                                    display_filter], capture_output=True, text=True)
+                return len([l for l in t.stdout.splitlines() if l.strip()])
+            hello = count("tls.handshake.type == 1")
+            streams = count("quic.stream.stream_id")
+            print(f"tshark: {hello} ClientHello, {streams} packets with STREAM frames")
+            if hello < 1 or streams < 10:
+                raise RuntimeError("the capture does not decode as QUIC with the key log")
+        else:
+            raise RuntimeError("tshark is not installed (tools/camp setup installs it)")
+    except Exception as e:  # noqa: BLE001 - report any failure with campd's log
+        failure = str(e)
+    finally:
+        if cap_proc:
+            cap_proc.kill()
+        campd_proc.send_signal(signal.SIGINT)
+        try:
+            campd_proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            campd_proc.kill()
+    print(open(log, errors="replace").read())
+    if failure:
+        print("FAIL:", failure)
+        return 1
+    if campd_proc.returncode != 0:
+        print("FAIL: campd exited", campd_proc.returncode)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
