@@ -397,6 +397,9 @@ void Connection::discard_space(PnSpace s, TimeNs now) {
   sp.discarded = true;
   sp.rx.ready = false;
   sp.tx.ready = false;
+  // Probes owed in a space that is gone can never be sent (they would keep the timer at now).
+  ping_pending_[static_cast<int>(s)] = false;
+  probes_pending_[static_cast<int>(s)] = 0;
   sp.ack.discard();
   paths_[0]->recovery.discard_space(s, now);
   sp.log.settle_all([](const SentFrame&) {});
@@ -996,6 +999,12 @@ DurationNs Connection::effective_idle_timeout() const {
   return std::max(idle_timeout_, 3 * pto(*paths_[0]));  // RFC 9000 10.1
 }
 
+bool Connection::amplification_blocked() const {
+  if (role_ != Role::kServer || address_validated_) return false;
+  const uint64_t budget = 3 * bytes_received_;
+  return budget < bytes_sent_ + kMinInitialDatagram;
+}
+
 bool Connection::app_tx_ready() const { return space(PnSpace::kApplicationData).tx.ready; }
 
 bool Connection::app_data_pending() const {
@@ -1033,7 +1042,7 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   if (role_ == Role::kServer && !address_validated_) {
     // RFC 9000 8.1: at most three times what the client sent until its address is proven.
     const uint64_t allowance = 3 * bytes_received_ > bytes_sent_ ? 3 * bytes_received_ - bytes_sent_ : 0;
-    if (allowance < kMinInitialDatagram) {
+    if (amplification_blocked()) {
       path.recovery.set_amplification_blocked(true, now);
       return 0;
     }
@@ -1066,10 +1075,12 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
     if (want[i]) last = i;
   }
   if (last < 0) return 0;
-  // Application data also waits for the pacer (acks, probes and handshake data do not).
+  // Application data also waits for the pacer (acks, probes, control frames and handshake data
+  // do not: next_timeout() asks to send those at once, so holding them here would spin).
   if (want[2] && last == 2 && !want[0] && !want[1] && app_data_pending() && cwnd_ok &&
       !ack_for(PnSpace::kApplicationData, path).should_send_ack(now) &&
-      probes_pending_[2] == 0 && !control_pending(path)) {
+      probes_pending_[2] == 0 && !control_pending(path) && !streams_->has_pending_control() &&
+      !space(PnSpace::kApplicationData).crypto_tx.has_pending()) {
     const TimeNs t = path.recovery.next_send_time(now, mds);
     if (t > now) {
       pacing_wake_ = t;
@@ -1437,6 +1448,9 @@ TimeNs Connection::next_timeout(TimeNs now) const {
   }
   const Path& path = *paths_[0];
   TimeNs t = std::min(idle_deadline_, path.recovery.loss_detection_timer());
+  // At the anti-amplification limit nothing can go out until the client sends more: waking for
+  // ACKs, probes or data would spin (RFC 9002 6.2.2.1 stops the PTO timer too).
+  if (amplification_blocked()) return t;
   for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake, PnSpace::kApplicationData}) {
     const Space& sp = space(s);
     if (sp.discarded || !sp.tx.ready) continue;
@@ -1448,7 +1462,8 @@ TimeNs Connection::next_timeout(TimeNs now) const {
   const bool cwnd_ok = path.recovery.can_send(cfg_.max_datagram_size);
   for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake, PnSpace::kApplicationData}) {
     const int si = static_cast<int>(s);
-    if (probes_pending_[si] || ping_pending_[si]) return now;
+    const Space& sp = space(s);
+    if ((probes_pending_[si] || ping_pending_[si]) && !sp.discarded && sp.tx.ready) return now;
   }
   if (cwnd_ok) {
     for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake}) {

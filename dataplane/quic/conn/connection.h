@@ -315,6 +315,7 @@ class Connection {
   bool app_data_pending() const;
   bool control_pending(const Path& path) const;
   bool app_tx_ready() const;
+  bool amplification_blocked() const;  // server: the 3x limit leaves no room for a datagram
   void on_frame_acked(PnSpace space, const SentFrame& f);
   void on_frame_lost(PnSpace space, const SentFrame& f);
   static Frame control_frame_of(const SentFrame& f);
