@@ -66,13 +66,26 @@ def main():
         with open(os.path.join(www, name), "wb") as f:
             f.write(data)
 
+    qlog_dir = os.path.join(tmp, "qlog")
+    os.mkdir(qlog_dir)
+
+    def check_qlog(role):
+        """camp's qlog: JSON-SEQ records (RS ... LF) with packets sent and received."""
+        names = [n for n in os.listdir(qlog_dir) if n.endswith(f"{role}.sqlog")]
+        if not names:
+            raise Failure(f"no {role} qlog written")
+        data = open(os.path.join(qlog_dir, names[0]), "rb").read()
+        if not data.startswith(b"\x1e{") or b"transport:packet_sent" not in data or \
+                b"transport:packet_received" not in data:
+            raise Failure(f"{role} qlog lacks JSON-SEQ packet events")
+
     def start_server(retry):
         port = free_udp_port()
         common = ["--listen", f"127.0.0.1:{port}", "--www", www,
                   "--cert", os.path.join(tmp, "server.pem"), "--key", os.path.join(tmp, "server.key")]
         if camp_server:
             args = [campd, "--", "--driver", "socket", "--duration", "30",
-                    "--ctl-socket", os.path.join(tmp, f"ctl-{port}.sock")] + common
+                    "--ctl-socket", os.path.join(tmp, f"ctl-{port}.sock"), "--qlog", qlog_dir] + common
         else:
             args = [peer, "server"] + common + ["--timeout", "30"]
         if retry:
@@ -107,7 +120,11 @@ def main():
         srv, port, _ = start_server(retry=False)
         procs.append(srv)
         session = os.path.join(tmp, "session.bin")
-        out = fetch(port, "plain", ["--session", session])
+        client_is_camp = roles["--client"] == "camp"
+        out = fetch(port, "plain",
+                    ["--session", session] + (["--qlog", qlog_dir] if client_is_camp else []))
+        if client_is_camp:
+            check_qlog("client")
         if "resumed: no" not in out:
             raise Failure("first connection claims resumption")
         if not os.path.getsize(session):
@@ -119,6 +136,9 @@ def main():
         out = fetch(port, "key-update", ["--key-update"])
         if "key update initiated" not in out or key_updates(out) <= base_updates:
             raise Failure("key update not initiated or not completed")
+        if camp_server:
+            time.sleep(0.3)  # the connections' draining periods end, their qlogs are flushed
+            check_qlog("server")
 
         srv2, port2, log2 = start_server(retry=True)
         procs.append(srv2)

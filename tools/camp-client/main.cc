@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "dataplane/quic/conn/quic_endpoint.h"
-#include "dataplane/quic/qlog/qlog_writer.h"
 #include "drivers/socket/address.h"
 #include "drivers/socket/driver.h"
 #include "tools/hq/client.h"
 #include "tools/hq/client_options.h"
+#include "tools/qlog_file.h"
 
 namespace {
 
@@ -141,15 +141,8 @@ int main(int argc, char** argv) {
   cfg.max_connections = 1;
   if (!opt.qlog_dir.empty()) {
     const std::string dir = opt.qlog_dir;
-    cfg.qlog_factory = [dir](quic::Role, quic::ByteView) -> std::unique_ptr<quic::QlogWriter> {
-      FILE* f = std::fopen((dir + "/client.sqlog").c_str(), "w");
-      if (!f) return nullptr;
-      std::shared_ptr<FILE> file(f, std::fclose);
-      quic::QlogConfig qc;
-      qc.vantage = quic::QlogVantage::kClient;
-      qc.title = "camp-client";
-      return std::make_unique<quic::QlogWriter>(
-          qc, [file](std::span<const char> b) { std::fwrite(b.data(), 1, b.size(), file.get()); });
+    cfg.qlog_factory = [dir](quic::Role role, quic::ByteView odcid) {
+      return open_qlog_file(dir + "/client.sqlog", role, "camp-client", odcid);
     };
   }
   quic::QuicEndpoint ep(cfg, *tls, &app);

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "dataplane/quic/conn/quic_endpoint.h"
-#include "dataplane/quic/qlog/qlog_writer.h"
 #include "tools/hq/server.h"
+#include "tools/qlog_file.h"
 
 namespace camp::campd {
 
@@ -38,14 +38,6 @@ quic::TransportParameters server_transport_parameters() {
   tp.max_datagram_frame_size = 1200;
   return tp;
 }
-
-// A FILE* per connection, closed with the writer's last flush.
-struct QlogFile {
-  FILE* f = nullptr;
-  ~QlogFile() {
-    if (f) std::fclose(f);
-  }
-};
 
 }  // namespace
 
@@ -107,16 +99,7 @@ Endpoint* QuicService::make_worker_endpoint(uint16_t w, uint16_t workers, std::s
       }
       name += "_" + std::to_string(seq++) + (role == quic::Role::kServer ? "_server" : "_client") +
               ".sqlog";
-      auto file = std::make_shared<QlogFile>();
-      file->f = std::fopen(name.c_str(), "w");
-      quic::QlogConfig qc;
-      qc.vantage = role == quic::Role::kServer ? quic::QlogVantage::kServer
-                                               : quic::QlogVantage::kClient;
-      qc.title = "campd";
-      qc.odcid = odcid;
-      return std::make_unique<quic::QlogWriter>(qc, [file](std::span<const char> b) {
-        if (file->f) std::fwrite(b.data(), 1, b.size(), file->f);
-      });
+      return open_qlog_file(name, role, "campd", odcid);
     };
   }
   m.apps.push_back(std::make_unique<HqApp>(m.opt.www));

@@ -409,8 +409,6 @@ void Connection::issue_cids() {
   ConnectionId cid;
   while (cids_->local_cids_wanted(0) > 0 && pending_new_cids_.size() < kMaxActiveCids) {
     if (!new_local_cid(cid)) return;
-    const uint64_t seq_before = cids_->local_count(0);
-    (void)seq_before;
     StatelessResetToken token{};
     if (shared_.reset_key) shared_.reset_key->token(cid.view(), token);
     std::optional<uint64_t> seq = cids_->add_local_cid(0, cid, token);
@@ -535,9 +533,6 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
   process_frames(s, h.type, pkt + op.header_len, op.payload_len, path, h.dcid, now, eliciting);
   if (state_ == ConnState::kClosed) return 0;
   ack.on_packet_received(op.packet_number, eliciting, now, 0);
-  if (h.type == PacketType::kOneRtt && op.packet_number > app_keys_.largest_rx_pn_phase) {
-    app_keys_.largest_rx_pn_phase = op.packet_number;
-  }
   idle_deadline_ = now + effective_idle_timeout();
   idle_restart_on_send_ = true;
   if (s == PnSpace::kHandshake) {
@@ -548,10 +543,6 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
       path.recovery.set_peer_completed_address_validation(true);
       discard_space(PnSpace::kInitial, now);
     }
-  }
-  if (s == PnSpace::kApplicationData && role_ == Role::kClient && state_ == ConnState::kHandshake &&
-      tls_->handshake_complete()) {
-    // 1-RTT traffic alone does not confirm; HANDSHAKE_DONE or an ACK of 1-RTT data does (4.1.2).
   }
   return pkt_len;
 }
@@ -636,7 +627,6 @@ bool Connection::update_tx_keys() {
   app_keys_.tx_secret = next_secret;
   app_keys_.tx_keys = next;
   ++tx_gen_;
-  key_gen_ = tx_gen_;
   ++stats_.key_updates;
   app_keys_.phase_first_tx_pn = paths_[0]->next_pn;
   app_keys_.phase_tx_acked = false;
@@ -772,12 +762,8 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
     } else if (auto* f = std::get_if<PathChallengeFrame>(&fr)) {
       path.response_pending = true;
       path.response_data = f->data;
-    } else if (auto* f = std::get_if<PathResponseFrame>(&fr)) {
-      if (path.challenge_outstanding && f->data == path.challenge_data) {
-        path.challenge_outstanding = false;
-        path.validated = true;
-        path.challenge_deadline = kNever;
-      }
+    } else if (std::holds_alternative<PathResponseFrame>(fr)) {
+      // We send no PATH_CHALLENGE yet (no migration): an unsolicited response is ignored (19.18).
     } else if (auto* f = std::get_if<ConnectionCloseFrame>(&fr)) {
       on_close_frame(*f, now);
       return;
@@ -1013,7 +999,7 @@ bool Connection::app_data_pending() const {
 
 bool Connection::control_pending(const Path& path) const {
   return handshake_done_pending_ || new_token_pending_ || !pending_new_cids_.empty() ||
-         path.response_pending || path.challenge_pending || cids_->pending_retires() > 0;
+         path.response_pending || cids_->pending_retires() > 0;
 }
 
 bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool cwnd_ok) const {
@@ -1062,6 +1048,42 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
     bytes_sent_ += n;
   }
   return n;
+}
+
+// The packet header of space s through the Packet Number. Long headers get a 2-byte Length
+// field, filled in by seal() once the payload is known.
+size_t Connection::write_header(PnSpace s, uint8_t* buf, size_t cap, const Path& path, uint64_t pn,
+                                size_t pnl) const {
+  if (s == PnSpace::kApplicationData) {
+    return write_short_header(buf, cap, path.peer_cid.view(), pn, pnl, false, (tx_gen_ & 1) != 0);
+  }
+  LongHeaderFields h;
+  h.type = packet_type_of(s);
+  h.dcid = path.peer_cid.view();
+  h.scid = local_scid_.view();
+  if (s == PnSpace::kInitial && role_ == Role::kClient) h.token = ByteView(token_.data(), token_.size());
+  h.packet_number = pn;
+  h.pn_length = pnl;
+  h.payload_length = 0;
+  h.length_field_size = 2;
+  return write_long_header(buf, cap, h);
+}
+
+// Completes a packet built after write_header(): the Length field (long headers), the AEAD and
+// header protection. Returns the packet's size, or 0 when protection failed.
+size_t Connection::seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t payload_len,
+                        uint64_t pn) {
+  const size_t total = hdr + payload_len + kAeadTagLen;
+  if (s != PnSpace::kApplicationData) {
+    const size_t length = pnl + payload_len + kAeadTagLen;
+    buf[hdr - pnl - 2] = static_cast<uint8_t>(0x40 | (length >> 8));
+    buf[hdr - pnl - 1] = static_cast<uint8_t>(length & 0xff);
+  }
+  const DirectionCrypto& tx = space(s).tx;
+  if (protect_packet(*shared_.imb, tx.aead, tx.hp, {buf, total}, hdr - pnl, pn) != CryptoStatus::ok) {
+    return 0;
+  }
+  return total;
 }
 
 size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now) {
@@ -1135,23 +1157,8 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
     cwnd_ok = false;
   }
   const uint64_t pn = next_pn;
-  const size_t pnl = pn_length(pn, sp.has_largest_acked && app == false ? true : sp.has_largest_acked,
-                               sp.largest_acked);
-  size_t hdr;
-  if (app) {
-    hdr = write_short_header(buf, cap, path.peer_cid.view(), pn, pnl, false, (tx_gen_ & 1) != 0);
-  } else {
-    LongHeaderFields h;
-    h.type = packet_type_of(s);
-    h.dcid = path.peer_cid.view();
-    h.scid = local_scid_.view();
-    if (s == PnSpace::kInitial && role_ == Role::kClient) h.token = ByteView(token_.data(), token_.size());
-    h.packet_number = pn;
-    h.pn_length = pnl;
-    h.payload_length = 0;
-    h.length_field_size = 2;
-    hdr = write_long_header(buf, cap, h);
-  }
+  const size_t pnl = pn_length(pn, sp.has_largest_acked, sp.largest_acked);
+  const size_t hdr = write_header(s, buf, cap, path, pn, pnl);
   if (hdr == 0 || hdr + kAeadTagLen + 8 > cap) {
     log.discard_open();
     return 0;
@@ -1213,20 +1220,13 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
     p += extra;
     payload_len += extra;
   }
-  const size_t total = hdr + payload_len + kAeadTagLen;
-  if (!app) {
-    // Patch the 2-byte Length field: packet number + payload + tag.
-    const size_t length = pnl + payload_len + kAeadTagLen;
-    buf[hdr - pnl - 2] = static_cast<uint8_t>(0x40 | (length >> 8));
-    buf[hdr - pnl - 1] = static_cast<uint8_t>(length & 0xff);
-  }
   if (qlog_) {
     qlog_->packet_sent(now, packet_type_of(s), pn, path.peer_cid.view(),
-                       app ? ByteView() : local_scid_.view(), total, ByteView(payload, payload_len));
+                       app ? ByteView() : local_scid_.view(), hdr + payload_len + kAeadTagLen,
+                       ByteView(payload, payload_len));
   }
-  const DirectionCrypto& tx = sp.tx;
-  if (protect_packet(*shared_.imb, tx.aead, tx.hp, {buf, total}, hdr - pnl, pn) !=
-      CryptoStatus::ok) {
+  const size_t total = seal(s, buf, hdr, pnl, payload_len, pn);
+  if (total == 0) {
     log.discard_open();
     return 0;
   }
@@ -1329,9 +1329,6 @@ void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog&
   if (path.response_pending && put(PathResponseFrame{path.response_data}, {}, false)) {
     path.response_pending = false;
   }
-  if (path.challenge_pending && put(PathChallengeFrame{path.challenge_data}, {}, false)) {
-    path.challenge_pending = false;
-  }
   if (handshake_done_pending_ && put(HandshakeDoneFrame{}, {SentFrameKind::kHandshakeDone}, true)) {
     handshake_done_pending_ = false;
   }
@@ -1395,24 +1392,11 @@ size_t Connection::build_close_datagram(uint8_t* buf, size_t limit, Path& path) 
     }
     uint64_t& next_pn = app ? path.next_pn : sp.next_pn;
     const uint64_t pn = next_pn;
-    size_t hdr;
     const size_t pnl = 4;
     uint8_t* b = buf + off;
     const size_t cap = limit - off;
     if (cap < kMinPacketRoom + kAeadTagLen) break;
-    if (app) {
-      hdr = write_short_header(b, cap, path.peer_cid.view(), pn, pnl, false, (tx_gen_ & 1) != 0);
-    } else {
-      LongHeaderFields h;
-      h.type = packet_type_of(s);
-      h.dcid = path.peer_cid.view();
-      h.scid = local_scid_.view();
-      if (s == PnSpace::kInitial && role_ == Role::kClient) h.token = ByteView(token_.data(), token_.size());
-      h.packet_number = pn;
-      h.pn_length = pnl;
-      h.length_field_size = 2;
-      hdr = write_long_header(b, cap, h);
-    }
+    const size_t hdr = write_header(s, b, cap, path, pn, pnl);
     if (hdr == 0) break;
     size_t n = write_frame(b + hdr, cap - hdr - kAeadTagLen, f);
     if (n == 0) break;
@@ -1423,16 +1407,8 @@ size_t Connection::build_close_datagram(uint8_t* buf, size_t limit, Path& path) 
         n = want;
       }
     }
-    const size_t total = hdr + n + kAeadTagLen;
-    if (!app) {
-      const size_t length = pnl + n + kAeadTagLen;
-      b[hdr - pnl - 2] = static_cast<uint8_t>(0x40 | (length >> 8));
-      b[hdr - pnl - 1] = static_cast<uint8_t>(length & 0xff);
-    }
-    if (protect_packet(*shared_.imb, sp.tx.aead, sp.tx.hp, {b, total}, hdr - pnl, pn) !=
-        CryptoStatus::ok) {
-      break;
-    }
+    const size_t total = seal(s, b, hdr, pnl, n, pn);
+    if (total == 0) break;
     ++next_pn;
     off += total;
   }
@@ -1458,7 +1434,6 @@ TimeNs Connection::next_timeout(TimeNs now) const {
     if (a.ack_pending()) t = std::min(t, a.ack_deadline());
   }
   if (app_keys_.have_prev) t = std::min(t, app_keys_.prev_discard_at);
-  if (path.challenge_deadline != kNever) t = std::min(t, path.challenge_deadline);
   const bool cwnd_ok = path.recovery.can_send(cfg_.max_datagram_size);
   for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake, PnSpace::kApplicationData}) {
     const int si = static_cast<int>(s);
@@ -1519,10 +1494,6 @@ void Connection::on_timeout(TimeNs now) {
   if (app_keys_.have_prev && now >= app_keys_.prev_discard_at) {
     app_keys_.have_prev = false;  // RFC 9001 6.5: old keys go after 3 PTO
     app_keys_.prev_discard_at = kNever;
-  }
-  if (path.challenge_deadline != kNever && now >= path.challenge_deadline) {
-    path.challenge_deadline = kNever;
-    path.challenge_outstanding = false;
   }
 }
 

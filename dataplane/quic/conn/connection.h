@@ -201,7 +201,7 @@ class Connection {
   const Tuple& tuple() const { return paths_[0]->tuple; }
   const ConnectionId& original_dcid() const { return odcid_; }
   const ConnStats& stats() const { return stats_; }
-  uint64_t key_generation() const { return key_gen_; }
+  uint64_t key_generation() const { return tx_gen_; }
   bool retried() const { return retried_; }
   const PathRecovery& recovery(size_t path = 0) const { return paths_[path]->recovery; }
   size_t path_count() const { return paths_.size(); }
@@ -244,12 +244,7 @@ class Connection {
     uint64_t next_pn = 0;
     uint64_t peer_cid_seq = 0;
     ConnectionId peer_cid;  // DCID of packets we send on this path
-    bool validated = true;
-    // Path validation (RFC 9000 8.2).
-    bool challenge_pending = false;      // a PATH_CHALLENGE to send
-    bool challenge_outstanding = false;  // sent, no PATH_RESPONSE yet
-    uint64_t challenge_data = 0;
-    TimeNs challenge_deadline = kNever;
+    // The peer's PATH_CHALLENGE to answer (RFC 9000 8.2.2).
     bool response_pending = false;
     uint64_t response_data = 0;
   };
@@ -262,7 +257,6 @@ class Connection {
     bool have_prev = false;
     TimeNs prev_discard_at = kNever;
     uint64_t phase_first_rx_pn = 0;  // lowest packet number received in the current phase
-    uint64_t largest_rx_pn_phase = 0;
     uint64_t phase_first_tx_pn = 0;  // first packet we sent in the current phase
     bool phase_tx_acked = false;     // a packet of the current phase was acknowledged
     uint64_t phase_packets = 0;      // sent in the current phase
@@ -311,6 +305,9 @@ class Connection {
   void fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting,
                        TimeNs now);
   size_t build_close_datagram(uint8_t* buf, size_t limit, Path& path);
+  size_t write_header(PnSpace s, uint8_t* buf, size_t cap, const Path& path, uint64_t pn,
+                      size_t pnl) const;
+  size_t seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t payload_len, uint64_t pn);
   bool space_wants_send(PnSpace space, const Path& path, TimeNs now, bool cwnd_ok) const;
   bool app_data_pending() const;
   bool control_pending(const Path& path) const;
@@ -351,7 +348,7 @@ class Connection {
   std::unique_ptr<TlsSession> tls_;
   std::array<std::unique_ptr<Space>, kNumPnSpaces> spaces_;
   AppKeys app_keys_;
-  uint64_t key_gen_ = 0;  // generation of our write keys (the Key Phase bit is its low bit)
+  // Key phase generations of our write and read keys (the Key Phase bit is the low bit).
   uint64_t tx_gen_ = 0;
   uint64_t rx_gen_ = 0;
   std::vector<std::unique_ptr<Path>> paths_;

@@ -162,16 +162,15 @@ void QuicEndpoint::on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, Wor
   std::optional<ConnectionHandle> found = table_.find(h.dcid);
   if (found && slots_[*found].conn) {
     Connection& c = *slots_[*found].conn;
-    const ConnStats before = c.stats();
+    // The connection counts its own drops; the worker's totals take the difference.
+    const ConnStats& cs = c.stats();
+    const uint64_t undecryptable = cs.drop_decrypt + cs.drop_no_keys;
+    const uint64_t duplicate = cs.drop_duplicate;
     c.on_datagram(data, d.len, d.tuple, now);
-    const ConnStats& after = c.stats();
-    if (after.drop_decrypt + after.drop_no_keys > before.drop_decrypt + before.drop_no_keys) {
-      stats.drop(DropReason::quic_undecryptable, after.drop_decrypt + after.drop_no_keys -
-                                                     before.drop_decrypt - before.drop_no_keys);
+    if (cs.drop_decrypt + cs.drop_no_keys > undecryptable) {
+      stats.drop(DropReason::quic_undecryptable, cs.drop_decrypt + cs.drop_no_keys - undecryptable);
     }
-    if (after.drop_duplicate > before.drop_duplicate) {
-      stats.drop(DropReason::quic_duplicate, after.drop_duplicate - before.drop_duplicate);
-    }
+    if (cs.drop_duplicate > duplicate) stats.drop(DropReason::quic_duplicate, cs.drop_duplicate - duplicate);
     return;
   }
   if (h.type == PacketType::kOneRtt) {
