@@ -1,7 +1,7 @@
 // Test harness for QUIC connections over the simulator: a server app that answers "N" requests
 // with N bytes, a client app that checks them, and a Harness joining a client and a server
 // QuicEndpoint through the virtual-time simulator. Each endpoint sits behind a ProxyEndpoint so a
-// test can edit or drop received datagrams, poll an endpoint, or replace the server by a fresh one.
+// test can edit or drop received datagrams (or their addresses), poll an endpoint, or replace the server by a fresh one.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -169,6 +169,7 @@ class ProxyEndpoint final : public Endpoint {
     for (size_t i = 0; i < n && k < 64; ++i) {
       RxDatagram d = rx[i];
       if (rx_hook && !rx_hook(const_cast<uint8_t*>(d.data), d.len)) continue;
+      if (tuple_hook) tuple_hook(d.tuple);
       kept[k++] = d;
     }
     inner->on_datagrams(kept, k, now, tx, stats);
@@ -181,6 +182,7 @@ class ProxyEndpoint final : public Endpoint {
   }
   Endpoint* inner = nullptr;
   std::function<bool(uint8_t* data, uint16_t& len)> rx_hook;
+  std::function<void(Tuple& tuple)> tuple_hook;  // e.g. a NAT rewriting the source
   uint64_t poll_ns = 0;
 };
 

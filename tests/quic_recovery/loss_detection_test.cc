@@ -246,3 +246,47 @@ TEST(Ecn, CeIncreaseIsCongestionAndDecreaseIsRejected) {
 
 }  // namespace
 }  // namespace camp::quic
+
+namespace camp::quic {
+namespace {
+
+// RFC 9000 9.4: after the peer moved, the congestion controller and RTT estimator start over, and
+// packets sent on the old path are still acknowledged or lost for their frames but count for
+// neither.
+TEST(PathReset, OldPathPacketsLeaveNewCongestionStateAlone) {
+  PathRecovery pr(reno_config());
+  pr.set_handshake_confirmed(true);
+  for (uint64_t pn = 0; pn < 10; ++pn) {
+    ASSERT_EQ(pr.on_packet_sent(kApp, data_packet(pn, pn * ms, 1200, pn)), RecoveryError::kOk);
+  }
+  RecordingObserver obs;
+  const AckRange first[] = {{0, 3}};
+  ASSERT_EQ(pr.on_ack_received(kApp, first, 0, 30 * ms, obs).error, RecoveryError::kOk);
+  EXPECT_TRUE(pr.rtt().has_sample());
+  EXPECT_GT(pr.cc().cwnd(), initial_window(1200));  // slow start grew it
+  pr.reset_congestion_state(31 * ms);
+  EXPECT_FALSE(pr.rtt().has_sample());
+  EXPECT_EQ(pr.cc().cwnd(), initial_window(1200));
+  EXPECT_EQ(pr.bytes_in_flight(), 0u);
+  // New-path packets count; acks of old-path ones are reported but give no RTT sample.
+  ASSERT_EQ(pr.on_packet_sent(kApp, data_packet(10, 40 * ms, 1200, 10)), RecoveryError::kOk);
+  EXPECT_EQ(pr.bytes_in_flight(), 1200u);
+  const AckRange old_only[] = {{4, 6}};
+  const AckOutcome o = pr.on_ack_received(kApp, old_only, 0, 45 * ms, obs);
+  EXPECT_EQ(o.newly_acked, 3u);
+  EXPECT_FALSE(o.rtt_updated);
+  EXPECT_EQ(pr.bytes_in_flight(), 1200u);
+  EXPECT_EQ(pr.cc().cwnd(), initial_window(1200));
+  // Old packets 7-9 are lost by the packet threshold once 10 is acked: no congestion event on the
+  // new path, which keeps its initial window and takes its first RTT sample from packet 10.
+  const AckRange fresh[] = {{10, 10}};
+  const AckOutcome o2 = pr.on_ack_received(kApp, fresh, 0, 60 * ms, obs);
+  EXPECT_TRUE(o2.rtt_updated);
+  EXPECT_EQ(pr.rtt().latest(), 20 * ms);
+  EXPECT_GE(obs.lost.size(), 1u);
+  EXPECT_EQ(pr.bytes_in_flight(), 0u);
+  EXPECT_GE(pr.cc().cwnd(), initial_window(1200));
+}
+
+}  // namespace
+}  // namespace camp::quic

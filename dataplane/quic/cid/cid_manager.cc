@@ -354,6 +354,16 @@ void CidManager::on_retire_lost(uint64_t path_id, uint64_t sequence) {
   }
 }
 
+bool CidManager::has_retire_to_send() const {
+  for (const Path& p : paths_) {
+    if (!p.open) continue;
+    for (size_t i = 0; i < p.retire_count; ++i) {
+      if (!p.retires[i].sent) return true;
+    }
+  }
+  return false;
+}
+
 size_t CidManager::pending_retires() const {
   size_t n = 0;
   for (const Path& p : paths_) n += p.open ? p.retire_count : 0;

@@ -111,7 +111,8 @@ class CidManager {
   std::optional<RetireConnectionIdFrame> next_retire_to_send(bool multipath);
   void on_retire_acked(uint64_t path_id, uint64_t sequence);
   void on_retire_lost(uint64_t path_id, uint64_t sequence);
-  size_t pending_retires() const;
+  size_t pending_retires() const;  // owed, sent or not
+  bool has_retire_to_send() const;  // one not yet sent (or lost)
 
   // Drops every CID of an abandoned path; `f(const LocalCid&)` sees our CIDs first so the caller
   // can remove them from its CidTable.

@@ -21,6 +21,12 @@ struct ConnStats {
   uint64_t datagrams_dropped = 0;  // received while the application queue was full
   uint64_t key_updates = 0;
   uint64_t pto_count = 0;
+  // Migration (RFC 9000 9) and path validation (8.2).
+  uint64_t migrations = 0;               // the active path moved to a new 4-tuple
+  uint64_t path_validations = 0;         // succeeded
+  uint64_t path_validation_failures = 0; // timed out (9.3.2: back to the last validated tuple)
+  uint64_t path_challenges_answered = 0;
+  uint64_t drop_early_migration = 0;     // from a new address before the handshake was confirmed
   // Packets dropped without closing the connection, by reason.
   uint64_t drop_decrypt = 0;       // AEAD or header protection failed (or keys not yet there)
   uint64_t drop_duplicate = 0;

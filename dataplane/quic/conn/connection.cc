@@ -32,6 +32,18 @@ bool frame_is_ack_eliciting(const Frame& f) {
          !std::holds_alternative<ConnectionCloseFrame>(f);
 }
 
+// RFC 9000 9.1: the probing frames; a packet of nothing else does not move the connection.
+bool frame_is_probing(const Frame& f) {
+  return std::holds_alternative<PaddingFrame>(f) || std::holds_alternative<PathChallengeFrame>(f) ||
+         std::holds_alternative<PathResponseFrame>(f) ||
+         std::holds_alternative<NewConnectionIdFrame>(f);
+}
+
+bool same_four_tuple(const Tuple& a, const Tuple& b) {
+  return a.remote_port == b.remote_port && a.local_port == b.local_port && a.remote == b.remote &&
+         (a.local.family == 0 || b.local.family == 0 || a.local == b.local);
+}
+
 }  // namespace
 
 const char* to_string(ConnState s) {
@@ -124,6 +136,7 @@ SentLog& Connection::log_for(PnSpace s, Path& p) {
 
 bool Connection::init_common(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs now) {
   cfg_ = cfg;
+  created_at_ = now;
   if (cfg_.max_datagram_size < kMinInitialDatagram) cfg_.max_datagram_size = kMinInitialDatagram;
   PathRecoveryConfig rc;
   rc.algorithm = cfg.cc;
@@ -212,6 +225,7 @@ bool Connection::connect(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs
   odcid_ = initial_dcid_;
   if (!new_local_cid(local_scid_) || !register_local_cid(0, local_scid_)) return false;
   paths_[0]->peer_cid = initial_dcid_;
+  paths_[0]->validated = true;  // only servers are held to the 3x limit (RFC 9000 8.1)
   token_ = cfg.token;
   cfg_.local_tp.initial_source_connection_id = local_scid_;
   cfg_.local_tp.original_destination_connection_id.reset();
@@ -228,7 +242,7 @@ bool Connection::accept(const ConnectionConfig& cfg, const AcceptInfo& info, con
   role_ = Role::kServer;
   last_now_ = now;
   init_common(cfg, tuple, now);
-  address_validated_ = info.address_validated;
+  paths_[0]->validated = info.address_validated;
   odcid_ = info.odcid_from_retry ? *info.odcid_from_retry : info.client_dcid;
   initial_dcid_ = info.client_dcid;
   if (!new_local_cid(local_scid_) || !register_local_cid(0, local_scid_)) return false;
@@ -425,9 +439,12 @@ void Connection::on_datagram(uint8_t* data, size_t len, const Tuple& tuple, Time
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return;
   ++stats_.packets_received;
   stats_.bytes_received += len;
-  bytes_received_ += len;
+  rx_datagram_len_ = len;
   Path& path = *paths_[0];
-  if (role_ == Role::kServer && !address_validated_) path.recovery.set_amplification_blocked(false, now);
+  if (same_four_tuple(tuple, path.tuple)) {
+    path.bytes_received += len;
+    if (role_ == Role::kServer && !path.validated) path.recovery.set_amplification_blocked(false, now);
+  }
   size_t off = 0;
   ConnectionId first_dcid;
   bool first = true;
@@ -524,22 +541,38 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
     ++stats_.drop_duplicate;
     return pkt_len;
   }
+  const bool from_elsewhere = !same_four_tuple(tuple, path.tuple);
+  if (from_elsewhere && s == PnSpace::kApplicationData && state_ != ConnState::kConfirmed) {
+    // RFC 9000 9: no migration before the handshake is confirmed; such packets are dropped.
+    ++stats_.drop_early_migration;
+    return pkt_len;
+  }
+  const bool largest = static_cast<int64_t>(op.packet_number) > ack.largest_received();
   if (qlog_) {
     qlog_->packet_received(now, h.type, op.packet_number, h.dcid, h.scid, pkt_len,
                            ByteView(pkt + op.header_len, op.payload_len));
   }
   ++stats_.packets_decrypted;
-  bool eliciting = false;
-  process_frames(s, h.type, pkt + op.header_len, op.payload_len, path, h.dcid, now, eliciting);
+  RxFrames rx;
+  process_frames(s, h.type, pkt + op.header_len, op.payload_len, path, h.dcid, tuple, now, rx);
   if (state_ == ConnState::kClosed) return 0;
-  ack.on_packet_received(op.packet_number, eliciting, now, 0);
+  ack.on_packet_received(op.packet_number, rx.ack_eliciting, now, 0);
+  if (s == PnSpace::kApplicationData) {
+    // RFC 9000 9.3: only the highest-numbered non-probing packet moves the path; a probe from
+    // elsewhere gets its PATH_RESPONSE there and changes nothing else.
+    if (from_elsewhere && largest && rx.non_probing && role_ == Role::kServer) {
+      on_peer_address_change(path, tuple, h.dcid, now);
+    } else if (!from_elsewhere && largest && !(path.rx_dcid.view() == h.dcid)) {
+      path.rx_dcid = ConnectionId(h.dcid);
+    }
+  }
   idle_deadline_ = now + effective_idle_timeout();
   idle_restart_on_send_ = true;
   if (s == PnSpace::kHandshake) {
     // A Handshake packet proves the client's address (RFC 9000 8.1); the server drops its
     // Initial keys on the first one (RFC 9001 4.9.1).
     if (role_ == Role::kServer) {
-      address_validated_ = true;
+      path.validated = true;
       path.recovery.set_peer_completed_address_validation(true);
       discard_space(PnSpace::kInitial, now);
     }
@@ -703,14 +736,16 @@ void Connection::on_retry(const PacketHeader& h, const uint8_t* data, TimeNs now
 }
 
 void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* payload, size_t len,
-                                Path& path, ByteView dcid, TimeNs now, bool& eliciting) {
+                                Path& path, ByteView dcid, const Tuple& from, TimeNs now,
+                                RxFrames& out) {
   FrameParseOptions opts;
   opts.local_role = role_;
   opts.max_datagram_frame_size = cfg_.local_tp.max_datagram_frame_size.value_or(0);
   FrameReader rd(payload, len, type, opts);
   Frame fr;
   while (rd.next(fr)) {
-    if (frame_is_ack_eliciting(fr)) eliciting = true;
+    if (frame_is_ack_eliciting(fr)) out.ack_eliciting = true;
+    if (!frame_is_probing(fr)) out.non_probing = true;
     TransportError err = TransportError::NO_ERROR;
     const uint64_t ftype = frame_type_of(fr);
     if (auto* f = std::get_if<AckFrame>(&fr)) {
@@ -760,10 +795,9 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
         issue_cids();
       }
     } else if (auto* f = std::get_if<PathChallengeFrame>(&fr)) {
-      path.response_pending = true;
-      path.response_data = f->data;
-    } else if (std::holds_alternative<PathResponseFrame>(fr)) {
-      // We send no PATH_CHALLENGE yet (no migration): an unsolicited response is ignored (19.18).
+      queue_path_response(from, f->data);
+    } else if (auto* f = std::get_if<PathResponseFrame>(&fr)) {
+      on_path_response(path, f->data, now);
     } else if (auto* f = std::get_if<ConnectionCloseFrame>(&fr)) {
       on_close_frame(*f, now);
       return;
@@ -786,12 +820,162 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
   }
 }
 
-void Connection::switch_peer_cid(Path& path) {
+bool Connection::switch_peer_cid(Path& path) {
   const PeerCid* fresh = cids_->pick_fresh_peer_cid(0);
-  if (!fresh) return;
+  if (!fresh) return false;
   cids_->retire_peer_cid(0, path.peer_cid_seq);
   path.peer_cid = fresh->cid;
   path.peer_cid_seq = fresh->sequence;
+  return true;
+}
+
+// ---- Path validation and migration (RFC 9000 8.2, 9) ------------------------------------------
+
+bool Connection::migrate(const Tuple& tuple, TimeNs now) {
+  last_now_ = std::max(last_now_, now);
+  if (role_ != Role::kClient || state_ != ConnState::kConfirmed ||
+      (peer_tp_applied_ && peer_tp_.disable_active_migration)) {
+    return false;
+  }
+  Path& path = *paths_[0];
+  if (same_four_tuple(tuple, path.tuple)) return false;
+  // 9.5: a new local address takes a connection ID the peer has not seen on the old path.
+  if (!switch_peer_cid(path)) return false;
+  if (path.validated && !path.fallback) path.fallback = path.tuple;
+  path.port_only_change = tuple.local == path.tuple.local;
+  path.tuple.local = tuple.local;
+  path.tuple.local_port = tuple.local_port;
+  path.tuple.iface = tuple.iface;
+  path.bytes_received = path.bytes_sent = 0;
+  ++stats_.migrations;
+  start_path_validation(path, now);
+  return true;
+}
+
+void Connection::on_peer_address_change(Path& path, const Tuple& tuple, ByteView dcid, TimeNs now) {
+  // 9.3: the peer moved (or a NAT rebound it). Send to the new address at once, but only up to
+  // three times what came from it until a PATH_CHALLENGE proves it (9.3.1 against spoofing).
+  ++stats_.migrations;
+  if (path.fallback && same_four_tuple(tuple, *path.fallback)) {
+    // Back to the last validated 4-tuple (the peer gave up on its new path, 9.3.2): proven.
+    path.tuple = tuple;
+    path.fallback.reset();
+    path.validated = true;
+    path.validation_deadline = path.challenge_resend_at = kNever;
+    path.challenge_pending = false;
+    path.rx_dcid = ConnectionId(dcid);
+    return;
+  }
+  if (path.validated && !path.fallback) path.fallback = path.tuple;
+  path.port_only_change = tuple.remote == path.tuple.remote;
+  path.tuple = tuple;
+  path.validated = false;
+  path.bytes_received = rx_datagram_len_;
+  path.bytes_sent = 0;
+  // 9.5: a peer that changed its connection ID on the new path gets one of ours it has not seen
+  // either; one that kept its CID (NAT rebinding) may keep seeing ours.
+  if (!(ConnectionId(dcid) == path.rx_dcid)) switch_peer_cid(path);
+  path.rx_dcid = ConnectionId(dcid);
+  start_path_validation(path, now);
+}
+
+void Connection::start_path_validation(Path& path, TimeNs now) {
+  uint64_t data = 0;
+  shared_.random->fill(reinterpret_cast<uint8_t*>(&data), sizeof data);
+  std::rotate(path.challenges.begin(), path.challenges.begin() + 1, path.challenges.end());
+  path.challenges.back() = data;
+  path.challenge_pending = true;
+  path.challenge_resend_at = kNever;
+  if (path.validation_deadline == kNever) {
+    // 8.2.4: three times the larger of the current PTO and that of a new path (kInitialRtt).
+    const DurationNs fresh = 3 * kInitialRtt;  // PTO of an unmeasured path, without backoff
+    path.validation_deadline = now + 3 * std::max(pto(path), fresh);
+    path.challenges_sent = 0;
+  }
+}
+
+void Connection::on_path_response(Path& path, uint64_t data, TimeNs now) {
+  // 8.2.3: any outstanding challenge's data completes validation; other responses are ignored.
+  if (path.validation_deadline == kNever || data == 0 ||
+      std::find(path.challenges.begin(), path.challenges.end(), data) == path.challenges.end()) {
+    return;
+  }
+  path.validated = true;
+  path.recovery.set_amplification_blocked(false, now);
+  path.validation_deadline = path.challenge_resend_at = kNever;
+  path.challenge_pending = false;
+  path.challenges.fill(0);
+  if (path.fallback && !path.port_only_change) {
+    // 9.4: a new path starts from the initial congestion window and RTT.
+    path.recovery.reset_congestion_state(now);
+  }
+  path.fallback.reset();
+  ++stats_.path_validations;
+  app_wakeup_ = true;
+}
+
+void Connection::on_path_validation_timeout(Path& path, TimeNs now) {
+  ++stats_.path_validation_failures;
+  path.validation_deadline = path.challenge_resend_at = kNever;
+  path.challenge_pending = false;
+  path.challenges.fill(0);
+  if (path.fallback) {
+    // 9.3.2: back to the last validated 4-tuple.
+    path.tuple = *path.fallback;
+    path.fallback.reset();
+    path.validated = true;
+    return;
+  }
+  // No valid path left (8.2.4): the connection ends silently.
+  close_info_.closed = true;
+  close_info_.reason = "path validation failed";
+  finish(now);
+}
+
+void Connection::queue_path_response(const Tuple& tuple, uint64_t data) {
+  // 8.2.2: answer each challenge on the path it came on. A peer may challenge faster than we
+  // answer: the oldest of a bounded set gives way.
+  if (n_responses_ == responses_.size()) drop_path_response(0);
+  responses_[n_responses_++] = {tuple, data, 3 * rx_datagram_len_};
+  ++stats_.path_challenges_answered;
+}
+
+void Connection::drop_path_response(size_t i) {
+  std::copy(responses_.begin() + i + 1, responses_.begin() + n_responses_, responses_.begin() + i);
+  --n_responses_;
+}
+
+bool Connection::path_frames_pending(const Path& path) const {
+  return path.challenge_pending || path_response_due(path.tuple);
+}
+
+bool Connection::path_response_due(const Tuple& tuple) const {
+  for (size_t i = 0; i < n_responses_; ++i) {
+    if (same_four_tuple(responses_[i].tuple, tuple)) return true;
+  }
+  return false;
+}
+
+size_t Connection::build_probe_response(uint8_t* buf, size_t limit, Path& path, Tuple* tuple,
+                                        TimeNs now) {
+  size_t i = 0;
+  while (i < n_responses_ && same_four_tuple(responses_[i].tuple, path.tuple)) ++i;
+  if (i == n_responses_ || !space(PnSpace::kApplicationData).tx.ready) return 0;
+  // 8.2.2: padded to 1200 bytes, within 3x of what arrived from an address never validated.
+  const Tuple to = responses_[i].tuple;
+  limit = std::min(limit, responses_[i].budget);
+  probe_tx_ = &to;
+  bool eliciting = false;
+  const size_t n = limit < kMinPacketRoom + kAeadTagLen ? 0
+      : build_packet(PnSpace::kApplicationData, buf, limit, path, now,
+                     std::min<size_t>(limit, kMinInitialDatagram), false, eliciting);
+  probe_tx_ = nullptr;
+  if (n == 0) {
+    drop_path_response(i);  // no room to send or track it: the peer challenges again
+    return 0;
+  }
+  *tuple = to;
+  return n;
 }
 
 void Connection::on_ack_frame(PnSpace s, const AckFrame& f, Path& path, TimeNs now) {
@@ -985,10 +1169,9 @@ DurationNs Connection::effective_idle_timeout() const {
   return std::max(idle_timeout_, 3 * pto(*paths_[0]));  // RFC 9000 10.1
 }
 
-bool Connection::amplification_blocked() const {
-  if (role_ != Role::kServer || address_validated_) return false;
-  const uint64_t budget = 3 * bytes_received_;
-  return budget < bytes_sent_ + kMinInitialDatagram;
+bool Connection::amplification_blocked(const Path& p) const {
+  if (role_ != Role::kServer || p.validated) return false;
+  return 3 * p.bytes_received < p.bytes_sent + kMinInitialDatagram;
 }
 
 bool Connection::app_tx_ready() const { return space(PnSpace::kApplicationData).tx.ready; }
@@ -999,7 +1182,7 @@ bool Connection::app_data_pending() const {
 
 bool Connection::control_pending(const Path& path) const {
   return handshake_done_pending_ || new_token_pending_ || !pending_new_cids_.empty() ||
-         path.response_pending || cids_->pending_retires() > 0;
+         path.challenge_pending || path_response_due(path.tuple) || cids_->has_retire_to_send();
 }
 
 bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool cwnd_ok) const {
@@ -1007,6 +1190,9 @@ bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool 
   if (sp.discarded || !sp.tx.ready) return false;
   if (ack_for(s, path).ack_pending() && ack_for(s, path).should_send_ack(now)) return true;
   if (ping_pending_[static_cast<int>(s)] || probes_pending_[static_cast<int>(s)] > 0) return true;
+  // Path validation is not held back by the congestion window: a full window of packets lost on a
+  // dead path must not keep the new one from being proven (RFC 9000 8.2, 9.3).
+  if (s == PnSpace::kApplicationData && path_frames_pending(path)) return true;
   if (!cwnd_ok) return false;
   if (sp.crypto_tx.has_pending()) return true;
   if (s == PnSpace::kApplicationData) {
@@ -1025,14 +1211,20 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   *tuple = path.tuple;
   size_t limit = std::min<size_t>(cap, cfg_.max_datagram_size);
   if (peer_tp_applied_) limit = std::min<size_t>(limit, peer_tp_.max_udp_payload_size);
-  if (role_ == Role::kServer && !address_validated_) {
-    // RFC 9000 8.1: at most three times what the client sent until its address is proven.
-    const uint64_t allowance = 3 * bytes_received_ > bytes_sent_ ? 3 * bytes_received_ - bytes_sent_ : 0;
-    if (amplification_blocked()) {
+  if (state_ != ConnState::kClosing) {
+    if (const size_t n = build_probe_response(buf, limit, path, tuple, now)) {
+      ++stats_.packets_sent;
+      stats_.bytes_sent += n;
+      return n;
+    }
+  }
+  if (role_ == Role::kServer && !path.validated) {
+    // RFC 9000 8.1, 9.3: at most three times what the peer sent until its address is proven.
+    if (amplification_blocked(path)) {
       path.recovery.set_amplification_blocked(true, now);
       return 0;
     }
-    limit = std::min<size_t>(limit, allowance);
+    limit = std::min<size_t>(limit, 3 * path.bytes_received - path.bytes_sent);
   }
   size_t n = 0;
   if (state_ == ConnState::kClosing) {
@@ -1045,7 +1237,7 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   if (n) {
     ++stats_.packets_sent;
     stats_.bytes_sent += n;
-    bytes_sent_ += n;
+    path.bytes_sent += n;
   }
   return n;
 }
@@ -1115,8 +1307,12 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
   for (int i = 0; i <= last; ++i) {
     if (!want[i]) continue;
     if (order[i] == PnSpace::kInitial) has_initial = true;
-    // RFC 9000 14.1: a datagram with an Initial packet is padded to 1200 bytes, in its last packet.
-    const size_t pad_to = (has_initial && i == last) ? std::min<size_t>(limit, kMinInitialDatagram) : 0;
+    // RFC 9000 14.1: a datagram with an Initial packet is padded to 1200 bytes, in its last packet;
+    // 8.2.1-2: so is one with PATH_CHALLENGE or PATH_RESPONSE.
+    const bool path_probe = order[i] == PnSpace::kApplicationData &&
+                            (path.challenge_pending || path_response_due(path.tuple));
+    const size_t pad_to = ((has_initial || path_probe) && i == last)
+                              ? std::min<size_t>(limit, kMinInitialDatagram) : 0;
     bool eliciting = false;
     const size_t n = build_packet(order[i], buf + off, limit - off, path, now,
                                   pad_to > off ? pad_to - off : 0, cwnd_ok, eliciting);
@@ -1150,10 +1346,17 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
   SentLog& log = log_for(s, path);
   uint64_t& next_pn = app ? path.next_pn : sp.next_pn;
   if (cap < kMinPacketRoom + kAeadTagLen) return 0;
-  const bool probe = probes_pending_[si] > 0;
+  const bool probe = probes_pending_[si] > 0 && !probe_tx_;
   if (!path.recovery.ring(s).has_room() || !log.begin(kMaxFramesPerPacket)) {
-    // Nothing more can be tracked: only an ACK may go.
-    if (!ack.ack_pending()) return 0;
+    // Nothing more can be tracked: only an ACK may go. Path validation frames wait for the next
+    // challenge (our PTO timer, or the peer's) rather than ask again and again to be sent.
+    if (app && !cwnd_ok && path_frames_pending(path) && !probe_tx_) {
+      path.challenge_pending = false;
+      for (size_t i = n_responses_; i-- > 0;) {
+        if (same_four_tuple(responses_[i].tuple, path.tuple)) drop_path_response(i);
+      }
+    }
+    if (!ack.ack_pending() || probe_tx_) return 0;
     cwnd_ok = false;
   }
   const uint64_t pn = next_pn;
@@ -1175,10 +1378,11 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
       wrote_ack = true;
     }
   }
-  const bool may_elicit = cwnd_ok || probe || ping_pending_[si];
-  if (may_elicit) {
+  const bool full = cwnd_ok || probe || ping_pending_[si];
+  const bool path_only = app && (probe_tx_ || (!full && path_frames_pending(path)));
+  if (full || path_only) {
     // 2. CRYPTO.
-    while (sp.crypto_tx.has_pending() && end - p > 16 && log.open_count() < kMaxFramesPerPacket) {
+    while (!path_only && sp.crypto_tx.has_pending() && end - p > 16 && log.open_count() < kMaxFramesPerPacket) {
       StreamChunk c;
       uint64_t new_bytes = 0;
       SendStream::Blocked blocked;
@@ -1196,7 +1400,7 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
                c.offset, 0});
       eliciting = true;
     }
-    if (app) fill_app_frames(path, p, end, log, eliciting, now);
+    if (app) fill_app_frames(path, p, end, log, eliciting, now, path_only);
     if ((ping_pending_[si] || probe) && !eliciting && end - p >= 1) {
       *p++ = static_cast<uint8_t>(frame_type::PING);
       log.add({SentFrameKind::kPing});
@@ -1316,7 +1520,7 @@ class Connection::Filler final : public PacketFiller {
 
 // The application-level frames of one packet: control first, then what the scheduler picks.
 void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log,
-                                 bool& eliciting, TimeNs now) {
+                                 bool& eliciting, TimeNs now, bool path_only) {
   auto room = [&] { return static_cast<size_t>(end - p); };
   auto put = [&](const Frame& f, const SentFrame& rec, bool record) {
     const size_t n = write_frame(p, room(), f);
@@ -1326,9 +1530,25 @@ void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog&
     eliciting = true;
     return true;
   };
-  if (path.response_pending && put(PathResponseFrame{path.response_data}, {}, false)) {
-    path.response_pending = false;
+  // Path validation (RFC 9000 8.2): responses owed on this 4-tuple, our own challenge. Neither is
+  // retransmitted as such: a lost challenge is replaced by a new one, and the peer challenges again.
+  const Tuple& dest = probe_tx_ ? *probe_tx_ : path.tuple;
+  for (size_t i = 0; i < n_responses_;) {
+    if (!same_four_tuple(responses_[i].tuple, dest)) {
+      ++i;
+    } else if (put(PathResponseFrame{responses_[i].data}, {}, false)) {
+      drop_path_response(i);
+    } else {
+      break;
+    }
   }
+  if (probe_tx_) return;  // a probe response datagram carries nothing else
+  if (path.challenge_pending && put(PathChallengeFrame{path.challenges.back()}, {}, false)) {
+    path.challenge_pending = false;
+    ++path.challenges_sent;
+    path.challenge_resend_at = now + pto(path);
+  }
+  if (path_only) return;
   if (handshake_done_pending_ && put(HandshakeDoneFrame{}, {SentFrameKind::kHandshakeDone}, true)) {
     handshake_done_pending_ = false;
   }
@@ -1426,7 +1646,8 @@ TimeNs Connection::next_timeout(TimeNs now) const {
   TimeNs t = std::min(idle_deadline_, path.recovery.loss_detection_timer());
   // At the anti-amplification limit nothing can go out until the client sends more: waking for
   // ACKs, probes or data would spin (RFC 9002 6.2.2.1 stops the PTO timer too).
-  if (amplification_blocked()) return t;
+  t = std::min({t, path.validation_deadline, path.challenge_resend_at});
+  if (amplification_blocked(path)) return t;
   for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake, PnSpace::kApplicationData}) {
     const Space& sp = space(s);
     if (sp.discarded || !sp.tx.ready) continue;
@@ -1439,6 +1660,10 @@ TimeNs Connection::next_timeout(TimeNs now) const {
     const int si = static_cast<int>(s);
     const Space& sp = space(s);
     if ((probes_pending_[si] || ping_pending_[si]) && !sp.discarded && sp.tx.ready) return now;
+  }
+  if (app_tx_ready() && (role_ == Role::kServer || tls_->handshake_complete()) &&
+      (path_frames_pending(path) || n_responses_ > 0)) {
+    return now;  // path validation goes out past the window (and responses to other 4-tuples)
   }
   if (cwnd_ok) {
     for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake}) {
@@ -1494,6 +1719,11 @@ void Connection::on_timeout(TimeNs now) {
   if (app_keys_.have_prev && now >= app_keys_.prev_discard_at) {
     app_keys_.have_prev = false;  // RFC 9001 6.5: old keys go after 3 PTO
     app_keys_.prev_discard_at = kNever;
+  }
+  if (now >= path.validation_deadline) {
+    on_path_validation_timeout(path, now);
+  } else if (now >= path.challenge_resend_at) {
+    start_path_validation(path, now);  // 8.2.1: a new challenge each PTO until the deadline
   }
 }
 

@@ -169,6 +169,7 @@ class Connection {
 
   // ---- Application -----------------------------------------------------------------------------
   StreamManager& streams() { return *streams_; }
+  const StreamManager& streams() const { return *streams_; }
   void set_observer(ConnectionObserver* o) { observer_ = o; }
   // Queues a DATAGRAM frame (RFC 9221). False when DATAGRAM was not negotiated, the data exceeds
   // the peer's max_datagram_frame_size or what fits a packet, or the queue is full.
@@ -201,11 +202,24 @@ class Connection {
   const Tuple& tuple() const { return paths_[0]->tuple; }
   const ConnectionId& original_dcid() const { return odcid_; }
   const ConnStats& stats() const { return stats_; }
+  // Our handshake Source Connection ID, and the one we send to now on the first path.
+  const ConnectionId& local_cid() const { return local_scid_; }
+  const ConnectionId& peer_cid() const { return paths_[0]->peer_cid; }
+  // When connect() / accept() started it; kNever until then.
+  TimeNs created_at() const { return created_at_; }
   uint64_t key_generation() const { return tx_gen_; }
   bool retried() const { return retried_; }
   const PathRecovery& recovery(size_t path = 0) const { return paths_[path]->recovery; }
   size_t path_count() const { return paths_.size(); }
-  bool peer_address_validated() const { return address_validated_; }
+  bool peer_address_validated() const { return paths_[0]->validated; }
+  // Whether the path's validation (RFC 9000 8.2) is under way.
+  bool path_validation_pending() const { return paths_[0]->validation_deadline != kNever; }
+
+  // Client: moves the connection to a new local address (RFC 9000 9.2), e.g. from Wi-Fi to
+  // cellular: a fresh peer connection ID (9.5), a PATH_CHALLENGE on the new path, data keeps
+  // flowing. False (nothing changed) before the handshake is confirmed, when the server sent
+  // disable_active_migration, or when the server gave us no unused connection ID.
+  bool migrate(const Tuple& tuple, TimeNs now);
   // Whether the application should be told to make progress (something arrived or was freed).
   bool take_app_wakeup() {
     bool w = app_wakeup_;
@@ -244,9 +258,25 @@ class Connection {
     uint64_t next_pn = 0;
     uint64_t peer_cid_seq = 0;
     ConnectionId peer_cid;  // DCID of packets we send on this path
-    // The peer's PATH_CHALLENGE to answer (RFC 9000 8.2.2).
-    bool response_pending = false;
-    uint64_t response_data = 0;
+    ConnectionId rx_dcid;   // DCID the peer last used here: a new one means it migrated (9.5)
+    // Path validation (RFC 9000 8.2) and migration (9).
+    bool validated = false;       // the peer is proven reachable at tuple.remote
+    uint64_t bytes_received = 0;  // on this 4-tuple: the 3x limit until validated (8.1, 9.3)
+    uint64_t bytes_sent = 0;
+    bool challenge_pending = false;             // a PATH_CHALLENGE to send
+    std::array<uint64_t, 3> challenges{};       // outstanding challenge data, newest last
+    uint8_t challenges_sent = 0;
+    TimeNs challenge_resend_at = kNever;
+    TimeNs validation_deadline = kNever;
+    bool port_only_change = false;  // NAT rebinding: congestion state kept (9.4)
+    std::optional<Tuple> fallback;  // the last validated 4-tuple, if validation fails (9.3.2)
+  };
+
+  // A PATH_CHALLENGE to answer on the 4-tuple it arrived on (RFC 9000 8.2.2).
+  struct PathResponse {
+    Tuple tuple;
+    uint64_t data = 0;
+    size_t budget = 0;  // bytes we may send there: 3x the challenge's datagram (8.1, 9.3)
   };
 
   // Key phases of 1-RTT (RFC 9001 6). The current keys sit in the application Space.
@@ -289,21 +319,38 @@ class Connection {
                      OpenedPacket& out, TimeNs now);
   void roll_rx_keys(uint64_t first_pn, TimeNs now);
   bool update_tx_keys();
+  // What the frames of one received packet were (RFC 9000 9.1: probing or not).
+  struct RxFrames {
+    bool ack_eliciting = false;
+    bool non_probing = false;
+  };
   void process_frames(PnSpace space, PacketType type, const uint8_t* payload, size_t len,
-                      Path& path, ByteView dcid, TimeNs now, bool& ack_eliciting);
+                      Path& path, ByteView dcid, const Tuple& from, TimeNs now, RxFrames& out);
   void on_ack_frame(PnSpace space, const AckFrame& f, Path& path, TimeNs now);
   void on_crypto_frame(PnSpace space, const CryptoFrame& f, TimeNs now);
   void on_close_frame(const ConnectionCloseFrame& f, TimeNs now);
   bool check_stateless_reset(const uint8_t* data, size_t len) const;
   void on_stateless_reset(TimeNs now);
-  void switch_peer_cid(Path& path);
+  bool switch_peer_cid(Path& path);
+  // Migration and path validation (RFC 9000 8.2, 9).
+  void on_peer_address_change(Path& path, const Tuple& tuple, ByteView dcid, TimeNs now);
+  void start_path_validation(Path& path, TimeNs now);
+  void on_path_response(Path& path, uint64_t data, TimeNs now);
+  void on_path_validation_timeout(Path& path, TimeNs now);
+  void queue_path_response(const Tuple& tuple, uint64_t data);
+  void drop_path_response(size_t i);
+  bool path_response_due(const Tuple& tuple) const;
+  bool path_frames_pending(const Path& path) const;
 
   // Sending.
   size_t build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now);
+  // A datagram answering a PATH_CHALLENGE that came from another 4-tuple (a probe, 9.1).
+  size_t build_probe_response(uint8_t* buf, size_t limit, Path& path, Tuple* tuple, TimeNs now);
   size_t build_packet(PnSpace space, uint8_t* buf, size_t cap, Path& path, TimeNs now,
                       size_t pad_to, bool cwnd_ok, bool& eliciting);
+  // path_only: just the path validation frames (a probe response, or past the window).
   void fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting,
-                       TimeNs now);
+                       TimeNs now, bool path_only);
   size_t build_close_datagram(uint8_t* buf, size_t limit, Path& path);
   size_t write_header(PnSpace s, uint8_t* buf, size_t cap, const Path& path, uint64_t pn,
                       size_t pnl) const;
@@ -312,7 +359,7 @@ class Connection {
   bool app_data_pending() const;
   bool control_pending(const Path& path) const;
   bool app_tx_ready() const;
-  bool amplification_blocked() const;  // server: the 3x limit leaves no room for a datagram
+  bool amplification_blocked(const Path& p) const;  // server: the 3x limit leaves no room
   void on_frame_acked(PnSpace space, const SentFrame& f);
   void on_frame_lost(PnSpace space, const SentFrame& f);
   static Frame control_frame_of(const SentFrame& f);
@@ -344,6 +391,7 @@ class Connection {
   CloseInfo close_info_;
   ConnStats stats_;
   TimeNs last_now_ = 0;
+  TimeNs created_at_ = kNever;
 
   std::unique_ptr<TlsSession> tls_;
   std::array<std::unique_ptr<Space>, kNumPnSpaces> spaces_;
@@ -369,9 +417,10 @@ class Connection {
   bool handshake_complete_seen_ = false;
   bool peer_tp_applied_ = false;
   TransportParameters peer_tp_;
-  bool address_validated_ = false;  // server: the client's address is proven (no 3x limit)
-  uint64_t bytes_received_ = 0;     // for the 3x limit (RFC 9000 8.1)
-  uint64_t bytes_sent_ = 0;
+  std::array<PathResponse, 4> responses_{};  // PATH_RESPONSEs owed, oldest first (bounded)
+  size_t n_responses_ = 0;
+  const Tuple* probe_tx_ = nullptr;  // destination while building a probe response datagram
+  size_t rx_datagram_len_ = 0;       // the datagram being processed
   bool handshake_done_pending_ = false;  // server: HANDSHAKE_DONE to (re)send
   bool new_token_pending_ = false;
   std::deque<uint64_t> pending_new_cids_;  // sequence numbers to announce (bounded)

@@ -26,17 +26,40 @@ bool ranges_well_formed(std::span<const AckRange> ranges) {
 }  // namespace
 
 PathRecovery::PathRecovery(const PathRecoveryConfig& cfg)
-    : spaces_{Space(cfg.handshake_ring_capacity), Space(cfg.handshake_ring_capacity),
+    : cfg_(cfg),
+      spaces_{Space(cfg.handshake_ring_capacity), Space(cfg.handshake_ring_capacity),
               Space(cfg.app_ring_capacity)},
       rtt_(cfg.initial_rtt),
       pacer_(cfg.pacer_burst_bytes) {
   rtt_.set_max_ack_delay(cfg.max_ack_delay);
-  switch (cfg.algorithm) {
-    case CcAlgorithm::kNewReno: cc_ptr_ = &cc_.emplace<NewReno>(cfg.max_datagram_size); break;
-    case CcAlgorithm::kCubic: cc_ptr_ = &cc_.emplace<Cubic>(cfg.max_datagram_size); break;
-    case CcAlgorithm::kBbr: cc_ptr_ = &cc_.emplace<Bbr>(cfg.max_datagram_size, cfg.seed); break;
+  make_cc();
+}
+
+void PathRecovery::make_cc() {
+  cc_ptr_ = nullptr;
+  switch (cfg_.algorithm) {
+    case CcAlgorithm::kNewReno: cc_ptr_ = &cc_.emplace<NewReno>(cfg_.max_datagram_size); break;
+    case CcAlgorithm::kCubic: cc_ptr_ = &cc_.emplace<Cubic>(cfg_.max_datagram_size); break;
+    case CcAlgorithm::kBbr: cc_ptr_ = &cc_.emplace<Bbr>(cfg_.max_datagram_size, cfg_.seed); break;
   }
-  if (cc_ptr_ == nullptr) cc_ptr_ = &cc_.emplace<Cubic>(cfg.max_datagram_size);
+  if (cc_ptr_ == nullptr) cc_ptr_ = &cc_.emplace<Cubic>(cfg_.max_datagram_size);
+}
+
+void PathRecovery::reset_congestion_state(TimeNs now) {
+  const DurationNs max_ack_delay = rtt_.max_ack_delay();
+  rtt_.reset(cfg_.initial_rtt);
+  rtt_.set_max_ack_delay(max_ack_delay);
+  make_cc();
+  // 9.4: packets sent on the old path must not count for the new one. They stay tracked (their
+  // frames are still acknowledged or lost), outside the new controller and RTT estimate.
+  for (Space& sp : spaces_) {
+    for (size_t i = 0; i < sp.ring.size(); ++i) {
+      SentSlot& slot = sp.ring.at(i);
+      if (slot.state == SentState::kOutstanding) slot.pkt.prior_path = true;
+    }
+  }
+  pto_count_ = 0;
+  set_loss_detection_timer(now);
 }
 
 RecoveryError PathRecovery::on_packet_sent(PnSpace space, const SentPacket& in) {
@@ -123,8 +146,10 @@ AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange
       any_ack_eliciting |= p.ack_eliciting;
       if (!have_newest || p.packet_number > largest_newly.packet_number) largest_newly = p;
       have_newest = true;
-      if (p.in_flight) sampler_.on_packet_acked(p, now);
-      cc_ptr_->on_packet_acked(p, now);
+      if (!p.prior_path) {
+        if (p.in_flight) sampler_.on_packet_acked(p, now);
+        cc_ptr_->on_packet_acked(p, now);
+      }
       obs.on_packet_acked(space, p);
     }
   }
@@ -132,7 +157,7 @@ AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange
 
   // RTT sample only from the largest acknowledged, when it is newly acked and something new was
   // ack-eliciting (section 5.1). Initial ACKs are not delayed by the peer (5.3).
-  if (largest_newly.packet_number == largest && any_ack_eliciting) {
+  if (largest_newly.packet_number == largest && any_ack_eliciting && !largest_newly.prior_path) {
     const DurationNs latest = now > largest_newly.time_sent ? now - largest_newly.time_sent : 0;
     const bool first = !rtt_.has_sample();
     rtt_.on_sample(latest, space == PnSpace::kInitial ? 0 : ack_delay, handshake_confirmed_);
@@ -204,12 +229,12 @@ uint32_t PathRecovery::detect_and_remove_lost(Space& sp, PnSpace space, TimeNs n
     }
     settle(sp, i, SentState::kLost);
     ++lost;
-    if (p.in_flight) {
+    if (p.in_flight && !p.prior_path) {
       sampler_.on_packet_lost(p);
       largest_lost_sent = std::max(largest_lost_sent, p.time_sent);
       have_lost = true;
     }
-    cc_ptr_->on_packet_lost(p, now);
+    if (!p.prior_path) cc_ptr_->on_packet_lost(p, now);
     obs.on_packet_lost(space, p);
     if (p.ack_eliciting && rtt_.has_sample() && p.time_sent > rtt_.first_sample_time()) {
       if (!in_run) {
@@ -324,7 +349,9 @@ void PathRecovery::restart_space(PnSpace space, TimeNs now) {
   Space& sp = spaces_[idx(space)];
   for (size_t i = 0; i < sp.ring.size(); ++i) {
     const SentSlot& slot = sp.ring.at(i);
-    if (slot.state == SentState::kOutstanding) cc_ptr_->on_packet_discarded(slot.pkt);
+    if (slot.state == SentState::kOutstanding && !slot.pkt.prior_path) {
+      cc_ptr_->on_packet_discarded(slot.pkt);
+    }
   }
   sp.ring.clear();
   sp.time_of_last_ack_eliciting = 0;

@@ -89,6 +89,9 @@ class PathRecovery {
   // A Retry makes the client start its Initial space over (RFC 9002 6.3): what was sent is
   // forgotten without a congestion signal, the timers reset, and the space stays usable.
   void restart_space(PnSpace space, TimeNs now);
+  // The peer moved to a new address (RFC 9000 9.4): congestion controller and RTT estimator
+  // start again from their initial values. Packets in flight stay tracked and counted.
+  void reset_congestion_state(TimeNs now);
 
   // The sender has nothing more to send right now (delivery-rate app-limited marking).
   void on_app_limited();
@@ -138,9 +141,12 @@ class PathRecovery {
   bool any_ack_eliciting_in_flight() const;
   DurationNs pto_duration(bool with_max_ack_delay) const;
 
+  PathRecoveryConfig cfg_;
   Space spaces_[kNumPnSpaces];
   RttEstimator rtt_;
   DeliveryRateSampler sampler_;
+  void make_cc();
+
   std::variant<std::monostate, NewReno, Cubic, Bbr> cc_;
   CongestionController* cc_ptr_ = nullptr;
   Pacer pacer_;

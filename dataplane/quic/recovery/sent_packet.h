@@ -14,6 +14,9 @@ struct SentPacket {
   uint32_t sent_bytes = 0;
   bool ack_eliciting = false;
   bool in_flight = false;
+  // Sent before the path's congestion state was reset for a new peer address (RFC 9000 9.4): its
+  // outcome reaches the connection but not the new congestion controller or RTT estimate.
+  bool prior_path = false;
   // Opaque to recovery: the connection encodes what the packet carried (stream/datagram/object
   // owner) so acked/lost events can be routed back without a lookup table here.
   uint64_t tag = 0;

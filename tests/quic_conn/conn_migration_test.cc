@@ -1,0 +1,167 @@
+// Connection migration and path validation (RFC 9000 8.2, 9) on the simulator: a client moving to
+// a new local address mid-transfer, a NAT rebinding seen by the server, a migration whose path
+// never answers (back to the old path), and the refusals 9 and 18.2 call for.
+#include <gtest/gtest.h>
+
+#include "tests/quic_conn/conn_harness.h"
+
+namespace camp::quic {
+namespace {
+
+using namespace test_conn;
+
+Tuple tuple_from(const Address& local, const Address& remote) {
+  Tuple t;
+  t.local = local.ip;
+  t.local_port = local.port;
+  t.remote = remote.ip;
+  t.remote_port = remote.port;
+  return t;
+}
+
+// The client moves to a second address (Wi-Fi to cellular) once 1 MB arrived; the old path is cut
+// soon after. Nothing is lost, the new path is validated both ways with fresh connection IDs.
+TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
+  Harness h(6 << 20);
+  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
+  LinkConfig link;
+  link.delay_ns = 20 * kMillisecond;
+  link.rate_bps = 50'000'000;
+  link.queue_packets = 500;
+  ASSERT_TRUE(h.sim.add_address(h.cn, cli2));
+  ASSERT_TRUE(h.sim.add_path(cli2, h.srv_addr, link, link).valid());
+  h.client_proxy.poll_ns = 5 * kMillisecond;
+  Connection* c = h.connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
+  Connection* s = h.server_conn();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
+  EXPECT_TRUE(c->path_validation_pending());
+  EXPECT_EQ(c->tuple().local_port, cli2.port);
+  // The old path dies 100 ms later: whatever was in flight there is recovered on the new one.
+  h.sim.cut_link_at(h.path.ab, h.sim.now() + 100 * kMillisecond);
+  h.sim.cut_link_at(h.path.ba, h.sim.now() + 100 * kMillisecond);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 30 * kSecond));
+  EXPECT_EQ(h.client_app.received, uint64_t{6} << 20);
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  EXPECT_EQ(c->stats().migrations, 1u);
+  EXPECT_EQ(c->stats().path_validations, 1u);
+  EXPECT_FALSE(c->path_validation_pending());
+  EXPECT_EQ(s->stats().migrations, 1u);
+  EXPECT_EQ(s->stats().path_validations, 1u);
+  EXPECT_GE(s->stats().path_challenges_answered, 1u);
+  EXPECT_EQ(s->tuple().remote_port, cli2.port);
+  EXPECT_TRUE(s->tuple().remote == cli2.ip);
+  EXPECT_TRUE(s->peer_address_validated());
+  // 9.4: a new address (not just a new port) restarts the RTT estimate from the new path's samples.
+  EXPECT_GE(s->recovery().rtt().smoothed(), 35 * kMillisecond);
+  EXPECT_FALSE(c->closed());
+  EXPECT_FALSE(s->closed());
+}
+
+// A NAT rebinds the client's port: the server sees its packets from a new port with the same
+// connection ID, follows it after validating, and keeps its congestion state (9.4).
+TEST(QuicConnMigration, ServerFollowsNatRebinding) {
+  Harness h(4 << 20);
+  const Address rebound = Address::v4(198, 18, 0, 2, 50001);
+  LinkConfig link;
+  link.delay_ns = 10 * kMillisecond;
+  link.rate_bps = 100'000'000;
+  link.queue_packets = 1000;
+  ASSERT_TRUE(h.sim.add_address(h.cn, rebound));
+  ASSERT_TRUE(h.sim.add_path(rebound, h.srv_addr, link, link).valid());
+  bool rebind = false;
+  h.server_proxy.tuple_hook = [&](Tuple& t) {
+    if (rebind && t.remote_port == h.cli_addr.port) t.remote_port = rebound.port;
+  };
+  h.client_proxy.poll_ns = 5 * kMillisecond;
+  Connection* c = h.connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
+  Connection* s = h.server_conn();
+  ASSERT_NE(s, nullptr);
+  const uint64_t cwnd_before = s->recovery().cc().cwnd();
+  rebind = true;
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 20 * kSecond));
+  EXPECT_EQ(h.client_app.received, uint64_t{4} << 20);
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  EXPECT_EQ(s->stats().migrations, 1u);
+  EXPECT_EQ(s->stats().path_validations, 1u);
+  EXPECT_EQ(s->stats().path_validation_failures, 0u);
+  EXPECT_EQ(s->tuple().remote_port, rebound.port);
+  EXPECT_GE(c->stats().path_challenges_answered, 1u);
+  EXPECT_EQ(c->stats().migrations, 0u);
+  // Only the port changed: the window was not reset to the initial one.
+  EXPECT_GT(cwnd_before, initial_window(1200));
+  EXPECT_GT(s->recovery().cc().cwnd(), initial_window(1200));
+}
+
+// The client moves to an address whose return path is dead. Both ends give up validation after
+// 3 PTO and go back to the old 4-tuple (9.3.2); the transfer completes there.
+TEST(QuicConnMigration, FailedValidationFallsBackToOldPath) {
+  Harness h(3 << 20);
+  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
+  LinkConfig link;
+  link.delay_ns = 10 * kMillisecond;
+  link.rate_bps = 100'000'000;
+  link.queue_packets = 1000;
+  ASSERT_TRUE(h.sim.add_address(h.cn, cli2));
+  const sim::Path p2 = h.sim.add_path(cli2, h.srv_addr, link, link);
+  ASSERT_TRUE(p2.valid());
+  h.sim.cut_link(p2.ba);  // nothing comes back on the new path
+  h.client_proxy.poll_ns = 5 * kMillisecond;
+  Connection* c = h.connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
+  ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 30 * kSecond));
+  EXPECT_EQ(h.client_app.received, uint64_t{3} << 20);
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  EXPECT_EQ(c->stats().path_validation_failures, 1u);
+  EXPECT_EQ(c->stats().path_validations, 0u);
+  EXPECT_EQ(c->tuple().local_port, h.cli_addr.port);
+  Connection* s = h.server_conn();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->tuple().remote_port, h.cli_addr.port);
+  EXPECT_FALSE(c->closed());
+}
+
+// 9: no migration before the handshake is confirmed, nor when the server disabled it (18.2), nor
+// without an unused connection ID of the peer (9.5); the same 4-tuple is no migration.
+TEST(QuicConnMigration, RefusedWhenNotAllowed) {
+  {
+    HarnessOptions o;
+    o.server_cfg = [](QuicEndpointConfig& c) { c.conn.local_tp.disable_active_migration = true; };
+    Harness h(1000, o);
+    Connection* c = h.connect();
+    ASSERT_NE(c, nullptr);
+    const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
+    EXPECT_FALSE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));  // not confirmed
+    ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 5 * kSecond));
+    EXPECT_FALSE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));  // disabled
+    EXPECT_EQ(c->stats().migrations, 0u);
+  }
+  {
+    HarnessOptions o;
+    o.server_cfg = [](QuicEndpointConfig& c) { c.conn.local_tp.active_connection_id_limit = 2; };
+    Harness h(1000, o);
+    ConnectionConfig cc;
+    cc.local_tp = default_tp();
+    cc.local_tp.active_connection_id_limit = 2;  // the server may give us one spare CID
+    Connection* c = h.connect(cc);
+    ASSERT_NE(c, nullptr);
+    ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 5 * kSecond));
+    h.sim.run_for(100 * kMillisecond);
+    EXPECT_FALSE(c->migrate(c->tuple(), h.sim.now()));  // same 4-tuple
+    const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
+    const Address cli3 = Address::v4(198, 18, 0, 4, 40000);
+    EXPECT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
+    // The spare CID is used up until the server issues another one.
+    EXPECT_FALSE(c->migrate(tuple_from(cli3, h.srv_addr), h.sim.now()));
+    EXPECT_EQ(c->stats().migrations, 1u);
+  }
+}
+
+}  // namespace
+}  // namespace camp::quic
