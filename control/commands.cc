@@ -39,7 +39,9 @@ std::string known_keys() {
   return out + std::string(kLogLevelKey);
 }
 
-std::string known_commands() { return "status, ports, workers, stats, set, stop, help"; }
+std::string known_commands() {
+  return "status, ports, workers, stats, conns, conn, set, stop, help";
+}
 
 std::string help_text() {
   std::string out =
@@ -51,6 +53,9 @@ std::string help_text() {
       "  workers            every worker: lcore, queues, counters, current settings\n"
       "  stats [--json]     totals, per-worker counters, drops by reason, port counters\n"
       "  stats reset        zero every worker's counters\n"
+      "  conns [--json]     every live connection: id, worker, role, state, peer, RTT, cwnd,\n"
+      "                     bytes and packets each way, losses, streams, key generation, age\n"
+      "  conn ID [--json]   every figure of one connection (ID as conns lists it: WORKER:N)\n"
       "  set KEY VALUE      change a setting on every worker (or the engine's log level)\n"
       "  stop               stop campd\n"
       "  help               this text\n"

@@ -18,7 +18,7 @@ std::vector<std::string_view> split_words(std::string_view line);
 
 // "idle_polls, idle_sleep_us, ..., log_level"
 std::string known_keys();
-// "status, ports, workers, stats, set, stop, help"
+// "status, ports, workers, stats, conns, conn, set, stop, help"
 std::string known_commands();
 std::string help_text();
 

@@ -4,10 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
 #include "control/commands.h"
+#include "control/conn_format.h"
 #include "control/stats_format.h"
 #include "control/telemetry_commands.h"
 
@@ -219,6 +221,55 @@ Sample ControlPlane::sample() {
   return s;
 }
 
+ConnListing ControlPlane::connections(std::optional<uint32_t> worker, uint64_t only) {
+  std::lock_guard<std::mutex> ex(exchange_mu_);
+  const size_t n = channels_.size();
+  ConnListing l;
+  l.asked.assign(n, 0);
+  l.answered.assign(n, 0);
+  l.matched.assign(n, 0);
+  WorkerCommand cmd;
+  cmd.op = WorkerCommand::Op::conns;
+  cmd.value = only;
+  {
+    std::lock_guard<std::mutex> lk(queue_mu_);
+    drain_locked();
+    cmd.seq = ++next_seq_;
+    for (size_t w = 0; w < n; ++w)
+      if (!worker || *worker == w) l.asked[w] = channels_[w]->commands.push(cmd);
+  }
+  // Each worker publishes its snapshot's seq once the records are written; exchange_mu_ keeps the
+  // next conns command from being queued before we are done reading them.
+  const auto deadline = Clock::now() + kAnswerWait;
+  for (;;) {
+    size_t waiting = 0;
+    for (size_t w = 0; w < n; ++w) {
+      if (!l.asked[w] || l.answered[w]) continue;
+      const ConnSnapshot& cs = channels_[w]->conns;
+      if (cs.seq.load(std::memory_order_acquire) != cmd.seq) {
+        ++waiting;
+        continue;
+      }
+      l.answered[w] = 1;
+      l.matched[w] = cs.matched;
+      const uint32_t count = std::min<uint32_t>(cs.count, ConnSnapshot::kCapacity);
+      for (uint32_t i = 0; i < count; ++i)
+        l.conns.push_back(ConnEntry{static_cast<uint32_t>(w), cs.records[i]});
+    }
+    if (waiting == 0 || Clock::now() >= deadline) break;
+    {
+      // The answer also comes as a telemetry report; keep those queues from filling meanwhile.
+      std::lock_guard<std::mutex> lk(queue_mu_);
+      drain_locked();
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  // Workers in order, as the text and JSON list them.
+  std::stable_sort(l.conns.begin(), l.conns.end(),
+                   [](const ConnEntry& a, const ConnEntry& b) { return a.worker < b.worker; });
+  return l;
+}
+
 Response ControlPlane::execute(std::string_view command_line) {
   std::vector<std::string_view> args = split_words(command_line);
   if (args.empty()) return {false, "empty command (try: help)"};
@@ -238,6 +289,17 @@ Response ControlPlane::execute(std::string_view command_line) {
     if (extra == 1 && args[1] == "--json") return cmd_stats(true);
     if (extra == 1 && args[1] == "reset") return cmd_reset();
     return {false, "usage: stats [--json] | stats reset"};
+  }
+  if (cmd == "conns") {
+    if (extra == 0) return cmd_conns(false);
+    if (extra == 1 && args[1] == "--json") return cmd_conns(true);
+    return {false, "usage: conns [--json]"};
+  }
+  if (cmd == "conn") {
+    if (extra == 1 && args[1] != "--json") return cmd_conn(args[1], false);
+    if (extra == 2 && args[2] == "--json" && args[1] != "--json") return cmd_conn(args[1], true);
+    if (extra == 2 && args[1] == "--json" && args[2] != "--json") return cmd_conn(args[2], true);
+    return {false, "usage: conn WORKER:ID [--json] (campctl conns lists the ids)"};
   }
   if (cmd == "set") {
     if (extra != 2) return {false, "usage: set KEY VALUE (keys: " + known_keys() + ")"};
@@ -329,6 +391,31 @@ Response ControlPlane::cmd_stats(bool json) {
   const Sample s = sample();
   if (json) return {true, stats_json(s.workers, s.stale, info_) + '\n'};
   return {true, stats_text(s.workers, s.stale, s.age_s, info_)};
+}
+
+Response ControlPlane::cmd_conns(bool json) {
+  const ConnListing l = connections();
+  return {true, json ? conns_json(l) + '\n' : conns_text(l)};
+}
+
+Response ControlPlane::cmd_conn(std::string_view id, bool json) {
+  uint32_t worker = 0;
+  uint64_t conn = 0;
+  std::string err;
+  if (!parse_conn_id(id, &worker, &conn, &err)) return {false, err};
+  if (worker >= channels_.size())
+    return {false, "no connection " + std::string(id) + ": there is no worker " +
+                       std::to_string(worker) + " (campd has " +
+                       std::to_string(channels_.size()) + ")"};
+  const ConnListing l = connections(worker, conn);
+  if (!l.asked[worker])
+    return {false, "the command queue of worker " + std::to_string(worker) +
+                       " is full (is it running?)"};
+  if (!l.answered[worker])
+    return {false, "worker " + std::to_string(worker) + " did not answer in time"};
+  if (l.conns.empty())
+    return {false, "no connection " + std::string(id) + " (campctl conns lists the live ones)"};
+  return {true, json ? conn_json(l.conns.front()) + '\n' : conn_text(l.conns.front())};
 }
 
 Response ControlPlane::cmd_set(std::string_view key, std::string_view value) {

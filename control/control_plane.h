@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -64,6 +65,21 @@ struct Sample {
   std::vector<double> age_s;  // for stale ones: seconds since their last report (-1: none)
 };
 
+// One connection of one worker. The id campctl shows is "WORKER:ID" (conn_id_text): connection
+// ids are unique only within their worker.
+struct ConnEntry {
+  uint32_t worker = 0;
+  ConnSummary s;
+};
+
+// The answer to a connection listing.
+struct ConnListing {
+  std::vector<ConnEntry> conns;  // by worker, then in each worker's order
+  std::vector<uint8_t> asked;      // per worker: the request was queued to it
+  std::vector<uint8_t> answered;   // and it answered within kAnswerWait
+  std::vector<uint64_t> matched;   // connections that matched there (more than listed: cut)
+};
+
 class ControlPlane {
  public:
   // How long the control side waits for workers to answer a snapshot or confirm a setting.
@@ -85,6 +101,10 @@ class ControlPlane {
   // Asks every worker for a snapshot and waits up to kAnswerWait; workers that do not answer
   // are given by their latest periodic telemetry and marked stale. Thread-safe.
   Sample sample();
+  // Asks the workers (every one, or only `worker`) for summaries of their live connections (only
+  // the one whose id is `only`, when not 0) and waits up to kAnswerWait. At most
+  // ConnSnapshot::kCapacity per worker. Thread-safe.
+  ConnListing connections(std::optional<uint32_t> worker = std::nullopt, uint64_t only = 0);
   // Drains every worker's telemetry queue, keeping the latest report of each. Thread-safe; the
   // control thread calls it on every turn so the queues never fill.
   void drain();
@@ -111,6 +131,8 @@ class ControlPlane {
   Response cmd_ports();
   Response cmd_workers();
   Response cmd_stats(bool json);
+  Response cmd_conns(bool json);
+  Response cmd_conn(std::string_view id, bool json);
   Response cmd_set(std::string_view key, std::string_view value);
   Response cmd_reset();
   Response cmd_stop();

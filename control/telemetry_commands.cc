@@ -5,10 +5,12 @@
 
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
 #include "control/commands.h"
+#include "control/conn_format.h"
 #include "control/control_plane.h"
 #include "control/stats_format.h"
 
@@ -150,6 +152,99 @@ int cb_workers(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+// A column of /camp/conns: one value per connection, in list order.
+rte_tel_data* column(rte_tel_value_type type) {
+  rte_tel_data* c = rte_tel_data_alloc();
+  if (c) rte_tel_data_start_array(c, type);
+  return c;
+}
+
+// Columns, not one dict per connection: telemetry nests only arrays of plain values.
+int cb_conns(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_cp) return -ENODEV;
+  if (params && *params) return -EINVAL;
+  const ConnListing l = g_cp->connections();
+  const size_t n = std::min<size_t>(l.conns.size(), RTE_TEL_MAX_ARRAY_ENTRIES);
+  uint64_t total = 0, unanswered = 0;
+  for (size_t w = 0; w < l.asked.size(); ++w) {
+    total += l.matched[w];
+    unanswered += !l.answered[w];
+  }
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "count", total);
+  rte_tel_data_add_dict_u64(d, "listed", n);
+  rte_tel_data_add_dict_u64(d, "unanswered_workers", unanswered);
+  struct TextColumn {
+    const char* name;
+    std::string (*get)(const ConnEntry&);
+  };
+  const TextColumn texts[] = {
+      {"id", [](const ConnEntry& e) { return conn_id_text(e.worker, e.s.id); }},
+      {"role", [](const ConnEntry& e) { return summary_text(e.s.role, sizeof e.s.role); }},
+      {"state", [](const ConnEntry& e) { return summary_text(e.s.state, sizeof e.s.state); }},
+      {"remote",
+       [](const ConnEntry& e) { return address_text(e.s.tuple.remote, e.s.tuple.remote_port); }},
+  };
+  for (const auto& t : texts) {
+    rte_tel_data* c = column(RTE_TEL_STRING_VAL);
+    if (!c) return -ENOMEM;
+    for (size_t i = 0; i < n; ++i) rte_tel_data_add_array_string(c, t.get(l.conns[i]).c_str());
+    rte_tel_data_add_dict_container(d, t.name, c, 0);
+  }
+  struct NumColumn {
+    const char* name;
+    uint64_t (*get)(const ConnEntry&);
+  };
+  const NumColumn nums[] = {
+      {"worker", [](const ConnEntry& e) -> uint64_t { return e.worker; }},
+      {"smoothed_rtt_ns", [](const ConnEntry& e) { return e.s.smoothed_rtt_ns; }},
+      {"cwnd", [](const ConnEntry& e) { return e.s.cwnd; }},
+      {"bytes_sent", [](const ConnEntry& e) { return e.s.bytes_sent; }},
+      {"packets_sent", [](const ConnEntry& e) { return e.s.packets_sent; }},
+      {"bytes_received", [](const ConnEntry& e) { return e.s.bytes_received; }},
+      {"packets_received", [](const ConnEntry& e) { return e.s.packets_received; }},
+      {"packets_lost", [](const ConnEntry& e) { return e.s.packets_lost; }},
+      {"streams_open", [](const ConnEntry& e) { return e.s.streams_open; }},
+      {"key_generation", [](const ConnEntry& e) { return e.s.key_generation; }},
+      {"age_ns", [](const ConnEntry& e) { return e.s.age_ns; }},
+  };
+  for (const auto& f : nums) {
+    rte_tel_data* c = column(RTE_TEL_U64_VAL);
+    if (!c) return -ENOMEM;
+    for (size_t i = 0; i < n; ++i) rte_tel_data_add_array_u64(c, f.get(l.conns[i]));
+    rte_tel_data_add_dict_container(d, f.name, c, 0);
+  }
+  return 0;
+}
+
+// /camp/conn,W:N: every figure of one connection, named as in campctl conn --json (flat).
+int cb_conn(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_cp) return -ENODEV;
+  uint32_t worker = 0;
+  uint64_t id = 0;
+  std::string err;
+  if (!params || !parse_conn_id(params, &worker, &id, &err)) return -EINVAL;
+  if (worker >= g_cp->worker_count()) return -EINVAL;
+  const ConnListing l = g_cp->connections(worker, id);
+  if (l.conns.empty()) return -EINVAL;  // no such connection, or the worker did not answer
+  rte_tel_data_start_dict(d);
+  for (const ConnField& f : conn_fields(l.conns.front())) {
+    const std::string name = conn_field_key(f);
+    switch (f.kind) {
+      case ConnField::Kind::text:
+        add_str(d, name.c_str(), f.s);
+        break;
+      case ConnField::Kind::none:
+        break;  // telemetry has no null: left out
+      default:
+        rte_tel_data_add_dict_u64(d, name.c_str(), f.u);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 bool telemetry_attach(ControlPlane* cp, std::string* err) {
@@ -171,6 +266,10 @@ bool telemetry_attach(ControlPlane* cp, std::string* err) {
         {"/camp/workers", cb_workers,
          "camp: worker ids, or one worker's counters and settings. "
          "Parameter: worker id"},
+        {"/camp/conns", cb_conns,
+         "camp: live connections, one column per figure. No parameters"},
+        {"/camp/conn", cb_conn,
+         "camp: every figure of one connection. Parameter: connection id WORKER:ID"},
     };
     for (const auto& c : cmds) {
       const int r = rte_telemetry_register_cmd(c.cmd, c.fn, c.help);

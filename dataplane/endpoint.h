@@ -148,6 +148,8 @@ class TxBatch {
   void* ctx_ = nullptr;
 };
 
+struct ConnSummary;  // dataplane/conn_summary.h
+
 class Endpoint {
  public:
   virtual ~Endpoint() = default;
@@ -157,6 +159,15 @@ class Endpoint {
                             WorkerStats& stats) = 0;
   // Time-driven work (timers, pacing). Returns the next time it wants to run, or kNever.
   virtual uint64_t on_timer(uint64_t now_ns, TxBatch& tx, WorkerStats& stats) = 0;
+  // For the control plane (campctl conns), called between bursts: writes summaries of up to
+  // `cap` live connections into out[] (only the one whose id is `only`, when only != 0) and
+  // returns how many matched, which may exceed cap (the list is then cut). No connections, as
+  // for a stateless endpoint, by default.
+  virtual size_t snapshot_connections(ConnSummary* out, size_t cap, uint64_t now_ns,
+                                      uint64_t only) {
+    (void)out, (void)cap, (void)now_ns, (void)only;
+    return 0;
+  }
 };
 
 }  // namespace camp

@@ -271,7 +271,7 @@ int worker_main(void* arg) {
     if (now >= w.next_timer) run_timer(w, now);
     // Commands and telemetry between bursts; never wait on the control thread.
     if (w.channel->commands.read_available()) {
-      service_commands(*w.channel, w.id, now, w.stats, w.settings);
+      service_commands(*w.channel, w.id, now, w.stats, w.settings, w.endpoint);
     }
     const uint64_t tsc = rte_rdtsc();
     if (tsc >= next_push) {  // periodic counters, so the control thread's view is never old

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "control/control_plane.h"
+#include "tests/control/fake_endpoint.h"
 #include "tests/control/fake_worker.h"
 #include "tests/control/json_at.h"
 
@@ -29,6 +30,7 @@ extern char** environ;
 namespace camp::control {
 namespace {
 
+using camp::testing::FakeConnEndpoint;
 using camp::testing::FakeWorker;
 using camp::testing::str_at;
 using camp::testing::u64_at;
@@ -129,6 +131,8 @@ class Campctl : public ::testing::Test {
                                          std::vector<WorkerChannel*>{&w0_.channel, &w1_.channel});
     std::string err;
     ASSERT_TRUE(cp_->start(sock_, false, &err)) << err;
+    w0_.endpoint = &e0_;
+    w1_.endpoint = &e1_;
     w0_.start();
     w1_.start();
   }
@@ -139,6 +143,7 @@ class Campctl : public ::testing::Test {
   }
 
   std::string sock_;
+  FakeConnEndpoint e0_{5, 2, 0}, e1_{5, 1, 7};  // connections 0:5, 0:7 and 1:5
   FakeWorker w0_{0}, w1_{1};
   std::atomic<int> quits_{0};
   std::unique_ptr<ControlPlane> cp_;
@@ -224,15 +229,59 @@ TEST_F(Campctl, HelpTellsTheTruth) {
   EXPECT_EQ(r.status, 0);
   for (const char* s :
        {"--socket PATH", "CAMP_CTL_SOCKET", kDefaultSocketPath, "status", "ports", "workers",
-        "stats [--json]", "stats reset", "set KEY VALUE", "stop", "exit status"})
+        "stats [--json]", "stats reset", "conns [--json]", "conn ID [--json]", "set KEY VALUE",
+        "stop", "exit status"})
     EXPECT_TRUE(contains(r.out, s)) << s;
   // Every command it lists is one campd knows.
-  for (const char* c : {"status", "ports", "workers", "stats", "help"}) {
+  for (const char* c : {"status", "ports", "workers", "stats", "conns", "help"}) {
     const Outcome x = campctl({"--socket", sock_, c});
     EXPECT_EQ(x.status, 0) << c << ": " << x.err;
   }
   const Outcome h = campctl({"--socket", sock_, "help"});
   EXPECT_TRUE(contains(h.out, "idle_sleep_us")) << h.out;
+}
+
+TEST_F(Campctl, ConnsAndConn) {
+  Outcome r = campctl({"--socket", sock_, "conns"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "0:5 ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "0:7 ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "1:5 ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "3 connection(s)")) << r.out;
+  r = campctl({"--socket", sock_, "conns", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  camp::json::Value j;
+  std::string err;
+  ASSERT_TRUE(camp::json::parse(r.out, &j, &err)) << err << "\n" << r.out;
+  EXPECT_EQ(u64_at(j, "count"), 3u);
+  EXPECT_EQ(str_at(j, "connections.2.id"), "1:5");
+  EXPECT_EQ(u64_at(j, "connections.2.bytes_sent"), e1_.bytes_sent(5));
+
+  r = campctl({"--socket", sock_, "conn", "0:7"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "connection 0:7\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, std::to_string(e0_.bytes_sent(7)))) << r.out;
+  r = campctl({"--socket", sock_, "conn", "1:5", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  j = camp::json::Value{};
+  ASSERT_TRUE(camp::json::parse(r.out, &j, &err)) << err << "\n" << r.out;
+  EXPECT_EQ(u64_at(j, "counters.bytes_sent"), e1_.bytes_sent(5));
+  EXPECT_EQ(u64_at(j, "recovery.smoothed_rtt_ns"), e1_.srtt_ns(5));
+
+  // Unknown and malformed ids: a message on stderr, nothing on stdout, exit status 1.
+  r = campctl({"--socket", sock_, "conn", "0:99"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "campctl: no connection 0:99 (campctl conns lists the live ones)\n");
+  r = campctl({"--socket", sock_, "conn", "nope"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "bad connection id 'nope'")) << r.err;
+  r = campctl({"--socket", sock_, "conn", "3:5"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "there is no worker 3")) << r.err;
+  r = campctl({"--socket", sock_, "conn"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(contains(r.err, "usage: campctl conn WORKER:ID [--json]")) << r.err;
 }
 
 TEST_F(Campctl, SocketFromEnvironment) {

@@ -121,7 +121,7 @@ TEST_F(ControlPlaneTest, BadSetsAreRefusedAndNothingIsSent) {
       {"set log_level 9", "log_level must be one of"},
       {"set log_level 0", "log_level must be one of"},
       {"frobnicate",
-       "unknown command 'frobnicate' (known: status, ports, workers, stats, set, "
+       "unknown command 'frobnicate' (known: status, ports, workers, stats, conns, conn, set, "
        "stop, help)"},
       {"status now", "status takes no arguments"},
       {"stats --xml", "usage: stats [--json] | stats reset"},

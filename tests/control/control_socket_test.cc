@@ -16,11 +16,13 @@
 #include <thread>
 
 #include "control/control_plane.h"
+#include "tests/control/fake_endpoint.h"
 #include "tests/control/fake_worker.h"
 
 namespace camp::control {
 namespace {
 
+using camp::testing::FakeConnEndpoint;
 using camp::testing::FakeWorker;
 using Clock = std::chrono::steady_clock;
 
@@ -233,6 +235,7 @@ class Prompt : public ::testing::Test {
     EngineInfo info = info_with_workers(1);
     info.request_quit = [this] { quit_.store(true); };
     cp_ = std::make_unique<ControlPlane>(info, std::vector<WorkerChannel*>{&w0_.channel});
+    w0_.endpoint = &e0_;
     w0_.start();
     thread_ = std::thread([this] {
       run_interactive(*cp_, quit_, in_[0], out_[1]);
@@ -258,6 +261,7 @@ class Prompt : public ::testing::Test {
   }
 
   int in_[2] = {-1, -1}, out_[2] = {-1, -1};
+  FakeConnEndpoint e0_{5, 300, 0};  // 300 connections: more than one list holds
   FakeWorker w0_{0};
   std::atomic<bool> quit_{false}, returned_{false};
   std::unique_ptr<ControlPlane> cp_;
@@ -277,6 +281,19 @@ TEST_F(Prompt, RunsCommandsAndQuits) {
   EXPECT_TRUE(contains(out, "quit               leave the prompt")) << out;
   w0_.join();
   EXPECT_EQ(w0_.settings.get(WorkerKey::idle_polls), 9u);  // nothing after quit ran
+}
+
+TEST_F(Prompt, ConnsAndConn) {
+  type("conns\nconn 0:7\nconn 0:9999\nquit\n");
+  ASSERT_TRUE(wait_returned());
+  thread_.join();
+  const std::string out = read_all(out_[0]);
+  EXPECT_TRUE(contains(out, "\n0:5 ")) << out.substr(0, 2000);
+  // The whole list reaches the terminal, up to its last line and the note after it.
+  EXPECT_TRUE(contains(out, "\n0:515 ")) << out.substr(out.size() > 2000 ? out.size() - 2000 : 0);
+  EXPECT_TRUE(contains(out, "note: worker 0 has 300 connections; the first 256 are listed"));
+  EXPECT_TRUE(contains(out, "connection 0:7\n")) << out.substr(out.size() - 2000);
+  EXPECT_TRUE(contains(out, "error: no connection 0:9999")) << out.substr(out.size() - 2000);
 }
 
 TEST_F(Prompt, ReturnsAtEndOfInput) {

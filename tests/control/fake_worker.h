@@ -20,6 +20,7 @@ class FakeWorker {
   WorkerStats stats;
   WorkerSettings settings;
   WorkerChannel channel;
+  Endpoint* endpoint = nullptr;  // answers conns commands; set before start()
 
   void start() {
     run_.store(true);
@@ -73,7 +74,7 @@ class FakeWorker {
         stats.rx_packets += want - applied_.load();
         stats.polls++;
         applied_.store(want);
-        service_commands(channel, id_, now_ns(), stats, settings);
+        service_commands(channel, id_, now_ns(), stats, settings, endpoint);
         if (periodic_.exchange(false)) push_report();
         const long every = every_us_.load();
         if (every > 0 &&

@@ -54,6 +54,25 @@ TEST(SentPacketRing, RefusesWhenFullAndRecoversAfterHeadSettles) {
   EXPECT_EQ(r.lower_bound(5), 2u);
 }
 
+TEST(SentPacketRing, GrowsFromSmallToItsMaximumKeepingOrderAcrossWrap) {
+  SentPacketRing r(40, 4);  // maximum rounds up to 64
+  EXPECT_EQ(r.capacity(), 4u);
+  EXPECT_EQ(r.max_capacity(), 64u);
+  // Wrap the small ring first so growth has to unwrap it.
+  for (uint64_t pn = 0; pn < 3; ++pn) ASSERT_EQ(r.push(data_packet(pn, 0)), RecoveryError::kOk);
+  r.settle(0, SentState::kAcked);
+  r.settle(1, SentState::kAcked);
+  r.compact();
+  uint64_t pn = 3;
+  for (; r.size() < 64; ++pn) ASSERT_EQ(r.push(data_packet(pn, pn)), RecoveryError::kOk);
+  EXPECT_EQ(r.capacity(), 64u);
+  EXPECT_TRUE(r.full());
+  EXPECT_EQ(r.push(data_packet(pn, 0)), RecoveryError::kRingFull);  // never past the maximum
+  for (size_t i = 0; i < r.size(); ++i) EXPECT_EQ(r.at(i).pkt.packet_number, i + 2);
+  EXPECT_EQ(r.lower_bound(40), 38u);
+  EXPECT_EQ(r.outstanding(), 64u);
+}
+
 TEST(PathRecoveryRing, FullRingBlocksSendingUntilAcked) {
   PathRecoveryConfig cfg;
   cfg.algorithm = CcAlgorithm::kNewReno;

@@ -34,6 +34,15 @@ void usage(FILE* f) {
                "  workers            every worker: lcore, queues, counters, current settings\n"
                "  stats [--json]     totals, per-worker counters, drops by reason, port counters\n"
                "  stats reset        zero every worker's counters\n"
+               "  conns [--json]     every live connection, one line each: id, worker, role,\n"
+               "                     state, remote address, smoothed RTT, cwnd, bytes and\n"
+               "                     packets sent and received, packets lost, open streams,\n"
+               "                     key generation, age\n"
+               "  conn ID [--json]   every figure of one connection: all its counters, RTT\n"
+               "                     (smoothed, min, latest, variation), cwnd, bytes in flight,\n"
+               "                     pacing rate, congestion controller and state, PTO backoff,\n"
+               "                     addresses, connection IDs, how it closed. ID is WORKER:N\n"
+               "                     as conns lists it (connection numbers are per worker)\n"
                "  set KEY VALUE      change a setting on every worker, or log_level\n"
                "                     (campctl help lists the keys and their ranges)\n"
                "  stop               stop campd\n"
@@ -104,6 +113,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "campctl: this campctl was built without the mmf command\n");
     return 2;
 #endif
+  }
+  if (cmd == "conn" && (argc - i < 2 || argc - i > 3)) {
+    std::fprintf(stderr, "campctl: usage: campctl conn WORKER:ID [--json] (campctl conns lists "
+                         "the ids)\n");
+    return 2;
   }
   if (cmd == "set" && argc - i != 3) {
     std::fprintf(stderr, "campctl: usage: campctl set KEY VALUE (campctl help lists the keys)\n");

@@ -13,7 +13,11 @@ namespace camp::quic {
 
 namespace {
 
-constexpr size_t kCryptoBuffer = 64 * 1024;  // per level, each way (RFC 9000 7.5)
+// CRYPTO buffering per level, each way (RFC 9000 7.5 asks for at least 4096 bytes). Handshake
+// carries the certificate chain; Initial (ClientHello, ServerHello) and 1-RTT (session tickets)
+// carry little, and every connection would otherwise hold the larger ring while it lives.
+constexpr size_t kCryptoBuffer = 64 * 1024;
+constexpr size_t kSmallCryptoBuffer = 16 * 1024;
 constexpr size_t kMaxFramesPerPacket = 64;   // frame log entries one packet may take
 constexpr size_t kMinPacketRoom = 32;        // below this a packet is not worth building
 constexpr uint16_t kMinInitialDatagram = 1200;  // RFC 9000 14.1
@@ -84,11 +88,11 @@ class Connection::RecoveryEvents final : public RecoveryObserver {
   TimeNs now_;
 };
 
-Connection::Space::Space(size_t ring, size_t frames, bool immediate_ack)
-    : crypto_tx(kCryptoBuffer, kMaxStreamOffset),
-      crypto_rx(kCryptoBuffer),
+Connection::Space::Space(size_t ring, size_t frames, bool immediate_ack, size_t crypto_buffer)
+    : crypto_tx(crypto_buffer, kMaxStreamOffset),
+      crypto_rx(crypto_buffer),
       ack(AckTrackerConfig{.immediate = immediate_ack}),
-      log(ring, frames) {}
+      log(ring, frames, 16) {}
 
 Connection::Path::Path(const PathRecoveryConfig& rc, size_t frames)
     : recovery(rc), app_ack(AckTrackerConfig{}), app_log(rc.app_ring_capacity, frames) {}
@@ -148,7 +152,9 @@ bool Connection::init_common(const ConnectionConfig& cfg, const Tuple& tuple, Ti
   for (int s = 0; s < kNumPnSpaces; ++s) {
     const bool app = s == static_cast<int>(PnSpace::kApplicationData);
     // The application space's packets are tracked per path; its Space keeps CRYPTO and keys.
-    spaces_[s] = std::make_unique<Space>(app ? 1 : hs_ring, app ? 1 : hs_ring * 8, !app);
+    const bool hs = s == static_cast<int>(PnSpace::kHandshake);
+    spaces_[s] = std::make_unique<Space>(app ? 1 : hs_ring, app ? 1 : hs_ring * 8, !app,
+                                         hs ? kCryptoBuffer : kSmallCryptoBuffer);
   }
   auto path = std::make_unique<Path>(rc, cfg.app_ring_packets * cfg.sent_frames_per_packet);
   path->tuple = tuple;
@@ -417,6 +423,9 @@ void Connection::discard_space(PnSpace s, TimeNs now) {
   sp.ack.discard();
   paths_[0]->recovery.discard_space(s, now);
   sp.log.settle_all([](const SentFrame&) {});
+  // Nothing more is sent or read at this level: its CRYPTO buffers go back now, not at close.
+  sp.crypto_tx.reset(0);
+  sp.crypto_rx.discard();
 }
 
 void Connection::issue_cids() {

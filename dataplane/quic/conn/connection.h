@@ -235,7 +235,7 @@ class Connection {
   // A packet number space's non-path state: CRYPTO streams, keys, and (Initial, Handshake) the
   // ACK state and sent-packet log; application data keeps those per path.
   struct Space {
-    Space(size_t ring, size_t frames, bool immediate_ack);
+    Space(size_t ring, size_t frames, bool immediate_ack, size_t crypto_buffer);
     SendStream crypto_tx;
     RecvStream crypto_rx;
     AckTracker ack;

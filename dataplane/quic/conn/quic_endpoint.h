@@ -71,6 +71,9 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now_ns, TxBatch& tx,
                     WorkerStats& stats) override;
   uint64_t on_timer(uint64_t now_ns, TxBatch& tx, WorkerStats& stats) override;
+  // campctl conns / conn: summaries of the live connections (conn_snapshot.cc).
+  size_t snapshot_connections(ConnSummary* out, size_t cap, uint64_t now_ns,
+                              uint64_t only) override;
 
   size_t connection_count() const { return live_.size(); }
   template <class F>

@@ -2,10 +2,14 @@
 // application objects) inside it (DESIGN.md "Seams"; RFC 9000 13.3 "Retransmission of
 // Information"). One log per packet number space. A packet's record is found from the tag
 // PathRecovery keeps in its SentPacket: the tag is the record's sequence number. Records and
-// their frame entries live in two rings sized at construction: PathRecovery tracks at most as
-// many packets as its ring holds, so with the same capacity a live record never shares a slot.
+// their frame entries live in two rings that start small and double up to the maxima given at
+// construction (an idle connection stays small; a busy one allocates a few times, never per
+// packet): PathRecovery tracks at most as many packets as its ring holds, so with the same
+// maximum a live record never shares a slot. Capacities are powers of two (masks, not divisions).
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -45,15 +49,22 @@ struct SentFrame {
 class SentLog {
  public:
   // packets: the space's PathRecovery ring capacity; frames: entries shared by those packets.
-  SentLog(size_t packets, size_t frames)
-      : rec_cap_(packets), frame_cap_(frames),
-        recs_(std::make_unique<Record[]>(packets)),
-        frames_(std::make_unique<SentFrame[]>(frames)) {}
+  SentLog(size_t packets, size_t frames, size_t initial_packets = 64)
+      : rec_max_(std::bit_ceil(std::max<size_t>(packets, 1))),
+        frame_max_(std::bit_ceil(std::max<size_t>(frames, 1))),
+        rec_cap_(std::min(rec_max_, std::bit_ceil(std::max<size_t>(initial_packets, 1)))),
+        frame_cap_(std::min(frame_max_, rec_cap_ * std::max<size_t>(frame_max_ / rec_max_, 1))),
+        recs_(std::make_unique<Record[]>(rec_cap_)),
+        frames_(std::make_unique<SentFrame[]>(frame_cap_)) {}
 
   // Opens the record of the next packet; frames are then added with add(). False when the frame
   // ring has no room for max_frames more entries (the packet is then not built).
   bool begin(size_t max_frames) {
     reclaim();
+    while (rec_seq_ - rec_tail_ >= rec_cap_ && rec_cap_ < rec_max_) grow_records();
+    while (frame_head_ - frame_tail_ + max_frames > frame_cap_ && frame_cap_ < frame_max_) {
+      grow_frames();
+    }
     return rec_seq_ - rec_tail_ < rec_cap_ && frame_head_ - frame_tail_ + max_frames <= frame_cap_;
   }
   // Drops the open record's frames: the packet carries nothing that needs an outcome.
@@ -61,11 +72,11 @@ class SentLog {
     frame_head_ -= open_count_;
     open_count_ = 0;
   }
-  void add(const SentFrame& f) { frames_[frame_head_++ % frame_cap_] = f; ++open_count_; }
+  void add(const SentFrame& f) { frames_[frame_head_++ & (frame_cap_ - 1)] = f; ++open_count_; }
   uint32_t open_count() const { return open_count_; }
   // Closes the record; returns the tag to put into the SentPacket.
   uint64_t commit() {
-    Record& r = recs_[rec_seq_ % rec_cap_];
+    Record& r = recs_[rec_seq_ & (rec_cap_ - 1)];
     r.seq = rec_seq_;
     r.first = frame_head_ - open_count_;
     r.count = open_count_;
@@ -80,7 +91,7 @@ class SentLog {
     Record* r = find(tag);
     if (!r) return;
     r->live = false;
-    for (uint64_t i = 0; i < r->count; ++i) f(frames_[(r->first + i) % frame_cap_]);
+    for (uint64_t i = 0; i < r->count; ++i) f(frames_[(r->first + i) & (frame_cap_ - 1)]);
   }
 
   // Every live record, oldest first (used when a space is abandoned or Retry restarts Initial).
@@ -99,23 +110,42 @@ class SentLog {
   };
   Record* find(uint64_t tag) {
     if (tag >= rec_seq_ || tag < rec_tail_) return nullptr;
-    Record& r = recs_[tag % rec_cap_];
+    Record& r = recs_[tag & (rec_cap_ - 1)];
     return (r.live && r.seq == tag) ? &r : nullptr;
+  }
+  // Doubling keeps every entry at its sequence number modulo the new capacity.
+  void grow_records() {
+    const size_t cap = rec_cap_ * 2;
+    auto bigger = std::make_unique<Record[]>(cap);
+    for (uint64_t s = rec_tail_; s < rec_seq_; ++s) bigger[s & (cap - 1)] = recs_[s & (rec_cap_ - 1)];
+    recs_ = std::move(bigger);
+    rec_cap_ = cap;
+  }
+  void grow_frames() {
+    const size_t cap = frame_cap_ * 2;
+    auto bigger = std::make_unique<SentFrame[]>(cap);
+    for (uint64_t i = frame_tail_; i < frame_head_; ++i) {
+      bigger[i & (cap - 1)] = frames_[i & (frame_cap_ - 1)];
+    }
+    frames_ = std::move(bigger);
+    frame_cap_ = cap;
   }
   // Frees the frame entries of settled records at the tail.
   void reclaim() {
     while (rec_tail_ < rec_seq_) {
-      Record& r = recs_[rec_tail_ % rec_cap_];
+      Record& r = recs_[rec_tail_ & (rec_cap_ - 1)];
       if (r.seq == rec_tail_ && r.live) break;
       ++rec_tail_;
     }
     if (rec_tail_ == rec_seq_) {
       frame_tail_ = frame_head_ - open_count_;
     } else {
-      frame_tail_ = recs_[rec_tail_ % rec_cap_].first;
+      frame_tail_ = recs_[rec_tail_ & (rec_cap_ - 1)].first;
     }
   }
 
+  size_t rec_max_;
+  size_t frame_max_;
   size_t rec_cap_;
   size_t frame_cap_;
   std::unique_ptr<Record[]> recs_;

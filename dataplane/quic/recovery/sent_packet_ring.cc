@@ -1,16 +1,34 @@
 #include "dataplane/quic/recovery/sent_packet_ring.h"
 
+#include <algorithm>
+#include <bit>
+
 namespace camp::quic {
 
-SentPacketRing::SentPacketRing(size_t capacity)
-    : slots_(new SentSlot[capacity == 0 ? 1 : capacity]), capacity_(capacity == 0 ? 1 : capacity) {}
+SentPacketRing::SentPacketRing(size_t max_capacity, size_t initial_capacity)
+    : capacity_(std::bit_ceil(std::max<size_t>(1, std::min(initial_capacity, max_capacity)))),
+      max_capacity_(std::bit_ceil(std::max<size_t>(1, max_capacity))) {
+  slots_.reset(new SentSlot[capacity_]);
+}
+
+void SentPacketRing::grow() {
+  const size_t cap = capacity_ * 2;
+  std::unique_ptr<SentSlot[]> bigger(new SentSlot[cap]);
+  for (size_t i = 0; i < size_; ++i) bigger[i] = at(i);
+  slots_ = std::move(bigger);
+  capacity_ = cap;
+  head_ = 0;
+}
 
 RecoveryError SentPacketRing::push(const SentPacket& p) {
   if (has_sent_ && p.packet_number <= largest_sent_)
     return RecoveryError::kPacketNumberNotIncreasing;
-  if (full()) compact();
-  if (full()) return RecoveryError::kRingFull;
-  SentSlot& s = slots_[(head_ + size_) % capacity_];
+  if (size_ == capacity_) compact();
+  if (size_ == capacity_) {
+    if (capacity_ == max_capacity_) return RecoveryError::kRingFull;
+    grow();
+  }
+  SentSlot& s = slots_[(head_ + size_) & (capacity_ - 1)];
   s.pkt = p;
   s.state = SentState::kOutstanding;
   ++size_;
@@ -42,7 +60,7 @@ void SentPacketRing::settle(size_t i, SentState s) {
 size_t SentPacketRing::compact() {
   size_t dropped = 0;
   while (size_ > 0 && slots_[head_].state != SentState::kOutstanding) {
-    head_ = (head_ + 1) % capacity_;
+    head_ = (head_ + 1) & (capacity_ - 1);
     --size_;
     ++dropped;
   }

@@ -1,5 +1,7 @@
-// A bounded ring of SentPacket records for one packet number space, oldest first. Capacity is
-// fixed at construction; only our own sends add entries, so a peer cannot grow it. Acked and lost
+// A bounded ring of SentPacket records for one packet number space, oldest first. It starts small
+// and doubles, up to a maximum fixed at construction, when more packets are in flight than it
+// holds: an idle connection stays small, a busy one allocates a few times in its life, never per
+// packet. Only our own sends add entries, so a peer cannot grow it. Acked and lost
 // packets become tombstones that keep their outcome (persistent congestion needs to know whether
 // packets between two losses were acked) until the head moves past them.
 #pragma once
@@ -21,14 +23,16 @@ struct SentSlot {
 
 class SentPacketRing {
  public:
-  explicit SentPacketRing(size_t capacity);
+  // Both rounded up to powers of two; initial is capped by max.
+  explicit SentPacketRing(size_t max_capacity, size_t initial_capacity = 64);
 
   size_t capacity() const { return capacity_; }
+  size_t max_capacity() const { return max_capacity_; }
   size_t size() const { return size_; }          // slots in use, tombstones included
-  bool full() const { return size_ == capacity_; }
-  // Whether push() can succeed: free slots, or a settled head that compaction will drop.
+  bool full() const { return size_ == max_capacity_; }
+  // Whether push() can succeed: free slots, room to grow, or a settled head compaction will drop.
   bool has_room() const {
-    return size_ < capacity_ || slots_[head_].state != SentState::kOutstanding;
+    return size_ < max_capacity_ || slots_[head_].state != SentState::kOutstanding;
   }
   bool empty() const { return size_ == 0; }
   size_t outstanding() const { return outstanding_; }
@@ -37,8 +41,8 @@ class SentPacketRing {
   RecoveryError push(const SentPacket& p);
 
   // Slot i counted from the oldest (0 <= i < size()).
-  SentSlot& at(size_t i) { return slots_[(head_ + i) % capacity_]; }
-  const SentSlot& at(size_t i) const { return slots_[(head_ + i) % capacity_]; }
+  SentSlot& at(size_t i) { return slots_[(head_ + i) & (capacity_ - 1)]; }
+  const SentSlot& at(size_t i) const { return slots_[(head_ + i) & (capacity_ - 1)]; }
 
   // Index of the first slot whose packet number is >= pn (size() when none): binary search,
   // packet numbers grow along the ring.
@@ -55,8 +59,11 @@ class SentPacketRing {
   uint64_t largest_sent() const { return largest_sent_; }
 
  private:
+  void grow();
+
   std::unique_ptr<SentSlot[]> slots_;
   size_t capacity_;
+  size_t max_capacity_;
   size_t head_ = 0;
   size_t size_ = 0;
   size_t outstanding_ = 0;

@@ -10,14 +10,21 @@ OffsetBitmap::OffsetBitmap(size_t capacity_bits)
       cap_(capacity_bits) {}
 
 // Calls fn(word, mask) for every word touched by [lo, hi), mask holding the range's bits in it.
+// One division for the start; after the first word the walk is word-aligned and wraps by compare.
 template <class Fn>
 void OffsetBitmap::for_each_word(uint64_t lo, uint64_t hi, Fn&& fn) {
+  if (lo >= hi) return;
+  const size_t nwords = cap_ / 64;
+  const size_t idx = lo % cap_;
+  size_t w = idx / 64;
+  const size_t bit = idx % 64;
+  uint64_t n = std::min<uint64_t>(64 - bit, hi - lo);
+  fn(w, (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << bit);
+  lo += n;
   while (lo < hi) {
-    size_t idx = lo % cap_;
-    size_t bit = idx % 64;
-    uint64_t n = std::min<uint64_t>(64 - bit, hi - lo);
-    uint64_t mask = (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << bit;
-    fn(idx / 64, mask);
+    if (++w == nwords) w = 0;
+    n = std::min<uint64_t>(64, hi - lo);
+    fn(w, n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1));
     lo += n;
   }
 }
@@ -40,13 +47,21 @@ bool OffsetBitmap::test(uint64_t off) const {
 }
 
 uint64_t OffsetBitmap::find(uint64_t from, uint64_t to, bool want_clear) const {
+  if (from >= to) return to;
+  const size_t nwords = cap_ / 64;
+  const uint64_t flip = want_clear ? ~uint64_t{0} : 0;
+  const size_t idx = from % cap_;
+  size_t w = idx / 64;
+  const size_t bit = idx % 64;
+  uint64_t n = std::min<uint64_t>(64 - bit, to - from);
+  uint64_t word = (words_[w] ^ flip) >> bit;
+  if (n < 64) word &= (uint64_t{1} << n) - 1;
+  if (word) return from + static_cast<uint64_t>(std::countr_zero(word));
+  from += n;
   while (from < to) {
-    size_t idx = from % cap_;
-    size_t bit = idx % 64;
-    uint64_t n = std::min<uint64_t>(64 - bit, to - from);
-    uint64_t word = words_[idx / 64];
-    if (want_clear) word = ~word;
-    word >>= bit;
+    if (++w == nwords) w = 0;
+    n = std::min<uint64_t>(64, to - from);
+    word = words_[w] ^ flip;
     if (n < 64) word &= (uint64_t{1} << n) - 1;
     if (word) return from + static_cast<uint64_t>(std::countr_zero(word));
     from += n;

@@ -55,8 +55,19 @@ TransportError RecvStream::on_stream_frame(uint64_t offset, ByteView data, bool 
       src += n;
       pos += n;
     }
-    received_.set(lo, end);
-    if (lo == contiguous_) contiguous_ = received_.find_clear(contiguous_, highest_);
+    if (lo == contiguous_ && marks_end_ <= lo) {
+      contiguous_ = end;  // in order with nothing beyond: no bits to keep
+    } else {
+      // Out of order: mark it; when the gap at contiguous_ fills, the marks it joins are cleared
+      // so the ring's bits are clean for reuse.
+      received_.set(lo, end);
+      marks_end_ = std::max(marks_end_, end);
+      if (lo == contiguous_) {
+        const uint64_t front = received_.find_clear(end, marks_end_);
+        received_.clear(contiguous_, front);
+        contiguous_ = front;
+      }
+    }
   }
   if (state_ == RecvState::kSizeKnown && contiguous_ == final_size_) {
     state_ = RecvState::kDataRecvd;
@@ -105,7 +116,6 @@ size_t RecvStream::read(std::span<uint8_t> out, bool& fin) {
     std::memcpy(out.data() + done, buf_.get() + idx, k);
     done += k;
   }
-  if (n) received_.clear(read_offset_, read_offset_ + n);
   read_offset_ += n;
   if (state_ == RecvState::kDataRecvd && read_offset_ == final_size_) {
     state_ = RecvState::kDataRead;

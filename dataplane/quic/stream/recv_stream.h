@@ -74,6 +74,7 @@ class RecvStream {
   OffsetBitmap received_;
   uint64_t read_offset_ = 0;  // bytes handed to the application
   uint64_t contiguous_ = 0;   // every byte below is in the buffer
+  uint64_t marks_end_ = 0;    // received_ has bits set only in [contiguous_, marks_end_)
   uint64_t highest_ = 0;      // largest offset + length seen (flow-control usage)
   uint64_t final_size_ = kNoFinalSize;
   uint64_t max_stream_data_;  // what this side has advertised

@@ -109,12 +109,17 @@ void SendStream::on_acked(uint64_t offset, uint64_t length, bool fin) {
   uint64_t lo = std::max(offset, acked_offset_);
   uint64_t hi = std::min(offset + length, sent_offset_);
   if (lo < hi) {
-    acked_.set(lo, hi);
     if (any_lost_) lost_.clear(lo, hi);
-    if (lo == acked_offset_) {
-      uint64_t front = acked_.find_clear(acked_offset_, sent_offset_);
-      acked_.clear(acked_offset_, front);  // keep the ring's bits clean for reuse
-      acked_offset_ = front;
+    if (lo == acked_offset_ && acked_marks_end_ <= lo) {
+      acked_offset_ = hi;  // in order with nothing acked beyond: the common case, no bits
+    } else {
+      acked_.set(lo, hi);
+      acked_marks_end_ = std::max(acked_marks_end_, hi);
+      if (lo == acked_offset_) {
+        uint64_t front = acked_.find_clear(hi, acked_marks_end_);
+        acked_.clear(acked_offset_, front);  // keep the ring's bits clean for reuse
+        acked_offset_ = front;
+      }
     }
   }
   if (fin && fin_sent_) {

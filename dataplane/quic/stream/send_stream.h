@@ -78,6 +78,7 @@ class SendStream {
   OffsetBitmap acked_;  // acknowledged bytes at or above acked_offset_
   OffsetBitmap lost_;   // bytes to send again
   uint64_t acked_offset_ = 0;  // every byte below is acknowledged; the ring starts here
+  uint64_t acked_marks_end_ = 0;  // acked_ has bits set only below this (out-of-order ACKs)
   uint64_t sent_offset_ = 0;   // bytes sent at least once (flow-control usage)
   uint64_t write_offset_ = 0;  // bytes written by the application
   uint64_t max_stream_data_;

@@ -42,8 +42,13 @@ void StreamManager::on_peer_transport_parameters(const TransportParameters& peer
 // --- stream table ------------------------------------------------------------------------------
 
 StreamManager::Stream* StreamManager::find(uint64_t id) {
+  // Consecutive packets and ACKs mostly concern the same stream: one remembered lookup saves
+  // the hash table walk on the per-packet path.
+  if (last_found_ && last_found_->id == id) return last_found_;
   auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (it == streams_.end()) return nullptr;
+  last_found_ = it->second.get();
+  return last_found_;
 }
 
 const SendStream* StreamManager::send_stream(uint64_t id) const {
@@ -159,6 +164,7 @@ void StreamManager::maybe_close(Stream& s) {
       need_max_streams_[t] = true;
     }
   }
+  if (last_found_ && last_found_->id == id) last_found_ = nullptr;
   streams_.erase(id);
 }
 

@@ -129,6 +129,7 @@ class StreamManager {
   StreamManagerConfig config_;
   TransportParameters peer_;
   std::unordered_map<uint64_t, std::unique_ptr<Stream>> streams_;
+  Stream* last_found_ = nullptr;  // find()'s last answer (cleared when that stream goes)
 
   // Index 0: bidirectional, 1: unidirectional.
   uint64_t next_local_[2] = {0, 0};    // index of the next stream we open
