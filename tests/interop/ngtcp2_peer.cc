@@ -1,6 +1,8 @@
 // ngtcp2_peer: an independent QUIC peer (libngtcp2 0.12 + GnuTLS) speaking hq-interop, used to
 // test camp's QUIC stack for interoperability. Plain UDP sockets and a poll loop; one process
 // serves many sequential connections (server) or fetches a list of URLs on one connection (client).
+// DATAGRAM (RFC 9221): the server offers it and echoes every DATAGRAM it receives; the client with
+// --datagrams COUNT sends COUNT of them and counts what is acknowledged, lost and echoed.
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
@@ -14,12 +16,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -35,6 +39,8 @@ constexpr const char kPriority[] =
     "%DISABLE_TLS13_COMPAT_MODE";
 
 bool g_verbose = false;
+// max_datagram_frame_size both roles offer (the client only with --datagrams).
+constexpr uint64_t kDatagramFrameSize = 1200;
 
 void die(const char* fmt, ...) {
   va_list ap;
@@ -149,6 +155,23 @@ struct Conn {
   bool failed = false;
   ngtcp2_connection_close_error last_error{};
 
+  // DATAGRAM, server: received payloads waiting to go back (bounded; a full queue drops).
+  static constexpr size_t kMaxEchoQueue = 256;
+  std::deque<std::vector<uint8_t>> echo_queue;
+  uint64_t dgram_received = 0, dgram_echoed = 0, dgram_echo_dropped = 0;
+  // DATAGRAM, client: the probe. Datagram i carries i (8 bytes, big endian) and a pattern made
+  // from i; its ngtcp2 datagram ID is i.
+  bool probing = false;
+  uint64_t dgram_count = 0, dgram_next = 0;
+  uint64_t dgram_acked = 0, dgram_lost = 0, dgram_got = 0, dgram_dup = 0, dgram_bad = 0;
+  // An echo server's queues are bounded: at most kDgramWindow datagrams are unresolved (sent,
+  // neither echoed nor lost, nor written off as an echo lost on the way back).
+  static constexpr uint64_t kDgramWindow = 32;
+  uint64_t dgram_unresolved = 0;
+  std::vector<uint8_t> dgram_state;  // per datagram: 1 acked, 2 lost, 4 echoed, 8 written off
+  std::string dgram_error;           // why the probe stopped early
+  ngtcp2_tstamp dgram_last_change = 0;
+
   Conn() {
     ref.get_conn = get_conn_cb;
     ref.user_data = this;
@@ -178,6 +201,7 @@ struct Conn {
     ngtcp2_path_storage_zero(&ps);
     ngtcp2_pkt_info pi;
     ngtcp2_tstamp ts = now_ns();
+    if (!flush_datagrams(buf, sizeof buf, ps, pi, ts)) return false;
     std::vector<int64_t> blocked;
     auto is_blocked = [&](int64_t id) {
       for (auto b : blocked)
@@ -228,6 +252,123 @@ struct Conn {
     return true;
   }
 
+  // Probe datagram `i`: its size (100-1000 bytes, within `max`) and bytes.
+  static size_t dgram_size(uint64_t i, size_t max) {
+    return std::min<size_t>(100 + (i * 613) % 901, max);
+  }
+  static uint8_t dgram_byte(uint64_t i, size_t pos) {
+    return uint8_t((i * 29 + pos * 13 + 0xa5) & 0xff);
+  }
+  // Sets datagram i's state bits, keeping dgram_unresolved in step.
+  void dgram_set(uint64_t i, uint8_t next) {
+    auto resolved = [](uint8_t s) { return (s & (2 | 4 | 8)) != 0; };
+    uint8_t& s = dgram_state[i];
+    if (resolved(s) && !resolved(next)) ++dgram_unresolved;
+    if (!resolved(s) && resolved(next)) --dgram_unresolved;
+    s = next;
+  }
+  // Acknowledged datagrams whose echo never came leave the window (a late echo still counts).
+  bool dgram_write_off() {
+    bool any = false;
+    for (uint64_t i = 0; i < dgram_next; ++i) {
+      const uint8_t s = dgram_state[i];
+      if ((s & 1) && !(s & (2 | 4 | 8))) {
+        dgram_set(i, uint8_t(s | 8));
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  // An echo of a probe datagram: counted when it is one we sent, whole and unchanged.
+  void on_echo(const uint8_t* p, size_t n, size_t max) {
+    dgram_last_change = now_ns();
+    uint64_t i = 0;
+    if (n >= 9)
+      for (size_t k = 0; k < 8; ++k) i = (i << 8) | p[k];
+    bool ok = n >= 9 && i < dgram_next && n == dgram_size(i, max);
+    for (size_t k = 8; ok && k < n; ++k) ok = p[k] == dgram_byte(i, k);
+    if (!ok) {
+      ++dgram_bad;
+    } else if (dgram_state[i] & 4) {
+      ++dgram_dup;
+    } else {
+      dgram_set(i, uint8_t(dgram_state[i] | 4));
+      ++dgram_got;
+    }
+  }
+
+  size_t dgram_max_payload() {
+    const ngtcp2_transport_params* rp = ngtcp2_conn_get_remote_transport_params(conn);
+    uint64_t m = rp ? rp->max_datagram_frame_size : 0;
+    // Frame type and length take up to 3 bytes below 16 KiB; our own limit bounds the echo.
+    m = std::min<uint64_t>(m, kDatagramFrameSize);
+    return m > 3 ? size_t(m - 3) : 0;
+  }
+
+  // Server echoes, then (client, after the handshake) probe datagrams, while ngtcp2 takes them.
+  bool flush_datagrams(uint8_t* buf, size_t cap, ngtcp2_path_storage& ps, ngtcp2_pkt_info& pi,
+                       ngtcp2_tstamp ts) {
+    std::vector<uint8_t> probe;
+    for (int guard = 0; guard < 4096; ++guard) {
+      const bool echo = !echo_queue.empty();
+      uint64_t id = 0;
+      ngtcp2_vec v{};
+      if (echo) {
+        v.base = echo_queue.front().data();
+        v.len = echo_queue.front().size();
+        id = UINT64_MAX;  // echoes are not tracked: IDs below that are the probe's
+      } else if (handshake_done && dgram_next < dgram_count && dgram_unresolved < kDgramWindow) {
+        const size_t max = dgram_max_payload();
+        if (max < 9) {
+          dgram_error = "the server did not offer DATAGRAM (or too small a max_datagram_frame_size)";
+          dgram_count = dgram_next;
+          break;
+        }
+        id = dgram_next;
+        probe.resize(dgram_size(id, max));
+        for (size_t k = 0; k < 8; ++k) probe[k] = uint8_t(id >> (56 - 8 * k));
+        for (size_t k = 8; k < probe.size(); ++k) probe[k] = dgram_byte(id, k);
+        v.base = probe.data();
+        v.len = probe.size();
+      } else {
+        break;
+      }
+      int accepted = 0;
+      ngtcp2_ssize n = ngtcp2_conn_writev_datagram(conn, &ps.path, &pi, buf, cap, &accepted,
+                                                   NGTCP2_WRITE_DATAGRAM_FLAG_NONE, id, &v, 1, ts);
+      if (n == NGTCP2_ERR_INVALID_STATE || n == NGTCP2_ERR_INVALID_ARGUMENT) {
+        // Not negotiated, or larger than the peer takes: this one can never go.
+        if (echo) {
+          ++dgram_echo_dropped;
+          echo_queue.pop_front();
+          continue;
+        }
+        dgram_error = std::string("writev_datagram: ") + ngtcp2_strerror(int(n));
+        dgram_count = dgram_next;
+        break;
+      }
+      if (n < 0) {
+        std::fprintf(stderr, "writev_datagram: %s\n", ngtcp2_strerror(int(n)));
+        ngtcp2_connection_close_error_set_transport_error_liberr(&last_error, int(n), nullptr, 0);
+        return false;
+      }
+      if (accepted) {
+        if (echo) {
+          ++dgram_echoed;
+          echo_queue.pop_front();
+        } else {
+          ++dgram_next;
+          ++dgram_unresolved;
+          dgram_last_change = ts;
+        }
+      }
+      if (n == 0) break;  // congestion window or amplification limit: later
+      send_pkt(fd, remote, buf, size_t(n));
+    }
+    return true;
+  }
+
   void advance(Stream* st, ngtcp2_ssize datalen) {
     if (!st || datalen < 0) return;
     st->sent += size_t(datalen);
@@ -272,6 +413,46 @@ int handshake_confirmed_cb(ngtcp2_conn*, void* user_data) {
   return 0;
 }
 
+int recv_datagram_cb(ngtcp2_conn*, uint32_t, const uint8_t* data, size_t len, void* ud) {
+  auto* c = static_cast<Conn*>(ud);
+  ++c->dgram_received;
+  if (c->probing) {
+    c->on_echo(data, len, c->dgram_max_payload());
+  } else if (c->echo_queue.size() < Conn::kMaxEchoQueue) {
+    c->echo_queue.emplace_back(data, data + len);
+  } else {
+    ++c->dgram_echo_dropped;
+  }
+  return 0;
+}
+
+int ack_datagram_cb(ngtcp2_conn*, uint64_t id, void* ud) {
+  auto* c = static_cast<Conn*>(ud);
+  if (id >= c->dgram_state.size()) return 0;  // an echo (server)
+  const uint8_t s = c->dgram_state[id];
+  if (s & 1) return 0;
+  uint8_t next = uint8_t(s | 1);
+  if (s & 2) {  // declared lost, acknowledged after all: its echo may still come
+    next = uint8_t(next & ~2u);
+    --c->dgram_lost;
+  }
+  c->dgram_set(id, next);
+  ++c->dgram_acked;
+  c->dgram_last_change = now_ns();
+  return 0;
+}
+
+int lost_datagram_cb(ngtcp2_conn*, uint64_t id, void* ud) {
+  auto* c = static_cast<Conn*>(ud);
+  if (id >= c->dgram_state.size()) return 0;
+  const uint8_t s = c->dgram_state[id];
+  if (s & 3) return 0;
+  c->dgram_set(id, uint8_t(s | 2));
+  ++c->dgram_lost;
+  c->dgram_last_change = now_ns();
+  return 0;
+}
+
 int acked_cb(ngtcp2_conn*, int64_t, uint64_t, uint64_t, void*, void*) {
   // Whole bodies stay in memory until the stream closes, so nothing to release early.
   return 0;
@@ -292,6 +473,9 @@ void base_callbacks(ngtcp2_callbacks& cb) {
   cb.handshake_completed = handshake_completed_cb;
   cb.handshake_confirmed = handshake_confirmed_cb;
   cb.acked_stream_data_offset = acked_cb;
+  cb.recv_datagram = recv_datagram_cb;
+  cb.ack_datagram = ack_datagram_cb;
+  cb.lost_datagram = lost_datagram_cb;
 }
 
 void ngtcp2_log(void*, const char* fmt, ...) {
@@ -366,7 +550,10 @@ struct Server {
 
   void remove(Conn* c) {
     for (auto& k : c->my_cids) by_cid.erase(k);
-    logf("server: connection closed (key updates seen: %d)", c->key_updates);
+    logf("server: connection closed (key updates seen: %d, datagrams received: %llu, echoed: "
+         "%llu, dropped: %llu)",
+         c->key_updates, (unsigned long long)c->dgram_received,
+         (unsigned long long)c->dgram_echoed, (unsigned long long)c->dgram_echo_dropped);
     for (auto it = conns.begin(); it != conns.end(); ++it)
       if (it->get() == c) {
         conns.erase(it);
@@ -455,6 +642,7 @@ struct Server {
     ngtcp2_settings st;
     ngtcp2_transport_params p;
     base_settings(st, p);
+    p.max_datagram_frame_size = kDatagramFrameSize;  // and every DATAGRAM is echoed
     st.token = hd.token;
     if (have_odcid) {
       p.original_dcid = odcid;
@@ -620,6 +808,7 @@ struct ClientOpts {
   std::string ca, out, session;
   bool insecure = false, key_update = false;
   double timeout_s = 30;
+  uint64_t datagrams = 0;  // --datagrams COUNT
   std::vector<std::string> urls;
 };
 
@@ -704,6 +893,42 @@ struct Client {
       c.streams[sid] = std::move(s);
       ++next_url;
     }
+  }
+
+  // Echoes still missing once every probe datagram is acknowledged or lost get this long.
+  static constexpr ngtcp2_tstamp kEchoGrace = NGTCP2_SECONDS;
+
+  bool datagrams_done(ngtcp2_tstamp now) {
+    if (!c.probing) return true;
+    // A full window with everything acknowledged or lost and quiet for 200 ms: echoes were lost.
+    if (c.dgram_next < c.dgram_count && c.dgram_unresolved >= Conn::kDgramWindow &&
+        c.dgram_acked + c.dgram_lost == c.dgram_next &&
+        now - c.dgram_last_change >= 200 * NGTCP2_MILLISECONDS && c.dgram_write_off()) {
+      c.dgram_last_change = now;
+    }
+    if (c.dgram_next < c.dgram_count) return false;
+    // Every datagram acknowledged or lost (an echo may overtake its datagram's ACK), and echoed
+    // or given up on; a tally stuck for 3 s is reported as pending instead.
+    const ngtcp2_tstamp quiet = now - c.dgram_last_change;
+    return (c.dgram_acked + c.dgram_lost == c.dgram_next &&
+            (c.dgram_got == c.dgram_next || quiet >= kEchoGrace)) ||
+           quiet >= 3 * NGTCP2_SECONDS;
+  }
+
+  // Prints the probe's tally; false when the probe failed (no DATAGRAM, nothing echoed, or an
+  // echo that is not what was sent).
+  bool report_datagrams() {
+    if (!c.probing) return true;
+    std::string line = "client: datagrams: sent " + std::to_string(c.dgram_next) + ", acked " +
+                       std::to_string(c.dgram_acked) + ", lost " + std::to_string(c.dgram_lost) +
+                       ", echoed " + std::to_string(c.dgram_got);
+    const uint64_t pending = c.dgram_next - c.dgram_acked - c.dgram_lost;
+    if (pending) line += ", pending " + std::to_string(pending);
+    if (c.dgram_dup) line += ", duplicates " + std::to_string(c.dgram_dup);
+    if (c.dgram_bad) line += ", bad " + std::to_string(c.dgram_bad);
+    logf("%s", line.c_str());
+    if (!c.dgram_error.empty()) logf("client: datagrams: %s", c.dgram_error.c_str());
+    return c.dgram_error.empty() && c.dgram_got > 0 && c.dgram_bad == 0;
   }
 
   bool all_done() {
@@ -795,6 +1020,12 @@ struct Client {
     base_settings(st, p);
     p.initial_max_stream_data_bidi_local = 8 << 20;
     p.initial_max_data = 16 << 20;
+    if (o.datagrams) {
+      p.max_datagram_frame_size = kDatagramFrameSize;
+      c.probing = true;
+      c.dgram_count = o.datagrams;
+      c.dgram_state.assign(size_t(o.datagrams), 0);
+    }
     ngtcp2_cid dcid, scid;
     dcid.datalen = 18;
     fill_random(dcid.data, dcid.datalen);
@@ -816,11 +1047,14 @@ struct Client {
       if (now >= deadline) {
         logf("client: timeout after %.1f s (%zu of %zu URLs complete)", o.timeout_s, done_count(),
              o.urls.size());
+        report_datagrams();
         c.close();
         return 1;
       }
       ngtcp2_tstamp next = std::min(deadline, ngtcp2_conn_get_expiry(c.conn));
-      int wait_ms = next <= now ? 0 : int(std::min<ngtcp2_tstamp>((next - now) / 1000000 + 1, 1000));
+      // While the probe waits for echoes the loop looks at the clock every 50 ms.
+      const ngtcp2_tstamp cap_ms = c.probing && !datagrams_done(now) ? 50 : 1000;
+      int wait_ms = next <= now ? 0 : int(std::min<ngtcp2_tstamp>((next - now) / 1000000 + 1, cap_ms));
       pollfd pfd{c.fd, POLLIN, 0};
       poll(&pfd, 1, wait_ms);
       for (int i = 0; i < 256; ++i) {
@@ -831,7 +1065,8 @@ struct Client {
         int rc = ngtcp2_conn_read_pkt(c.conn, &pth, &pi, buf.data(), size_t(r), now_ns());
         if (rc == NGTCP2_ERR_DRAINING) {
           logf("client: peer closed the connection");
-          return all_done() && !c.failed ? 0 : 1;
+          const bool dgram_ok = report_datagrams();
+          return all_done() && !c.failed && dgram_ok ? 0 : 1;
         }
         if (rc != 0) {
           logf("client: read_pkt: %s", ngtcp2_strerror(rc));
@@ -866,14 +1101,17 @@ struct Client {
         }
       }
       if (c.failed) {
+        report_datagrams();
         c.close();
         return 1;
       }
-      if (c.handshake_done && all_done()) {
+      if (c.handshake_done && all_done() && datagrams_done(now_ns())) {
         // Tickets arrive after the handshake; by the time all bodies are in, one has come.
         save_ticket();
         logf("client: all %zu URLs fetched (key updates: %d)", o.urls.size(), c.key_updates);
+        const bool dgram_ok = report_datagrams();
         c.close();
+        if (!dgram_ok) return 1;
         if (o.key_update && !key_update_done) {
           logf("client: key update was requested but never initiated");
           return 1;
@@ -894,7 +1132,7 @@ struct Client {
                "  ngtcp2_peer server --listen ADDR:PORT --www DIR --cert FILE --key FILE "
                "[--retry] [--timeout SEC] [-v]\n"
                "  ngtcp2_peer client [--ca FILE | --insecure] [--out DIR] [--key-update] "
-               "[--session FILE] [--timeout SEC] [-v] URL...\n"
+               "[--session FILE] [--datagrams COUNT] [--timeout SEC] [-v] URL...\n"
                "TLS secrets go to $SSLKEYLOGFILE when set (GnuTLS does this itself).\n");
   std::exit(2);
 }
@@ -936,6 +1174,12 @@ int main(int argc, char** argv) {
       else if (a == "--out") cl->o.out = need(i);
       else if (a == "--key-update") cl->o.key_update = true;
       else if (a == "--session") cl->o.session = need(i);
+      else if (a == "--datagrams") {
+        char* end = nullptr;
+        const std::string v = need(i);
+        cl->o.datagrams = std::strtoull(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || v[0] == '-' || cl->o.datagrams > 1000000) usage();
+      }
       else if (a == "--timeout") cl->o.timeout_s = std::atof(need(i).c_str());
       else if (a == "-v") g_verbose = true;
       else if (a.rfind("--", 0) == 0) usage();

@@ -290,3 +290,40 @@ TEST(PathReset, OldPathPacketsLeaveNewCongestionStateAlone) {
 
 }  // namespace
 }  // namespace camp::quic
+
+namespace camp::quic {
+namespace {
+
+// RFC 9002 6.1: a packet declared lost by the packet threshold that is acknowledged later was
+// reordered; the threshold grows to the distance seen, so the same reordering is not loss again.
+TEST(LossDetection, SpuriousLossRaisesThePacketThreshold) {
+  PathRecovery pr(reno_config());
+  pr.set_handshake_confirmed(true);
+  RecordingObserver obs;
+  for (uint64_t pn = 0; pn < 10; ++pn) {
+    ASSERT_EQ(pr.on_packet_sent(kApp, data_packet(pn, pn * 100)), RecoveryError::kOk);
+  }
+  const AckRange later[] = {{4, 9}};
+  ASSERT_EQ(pr.on_ack_received(kApp, later, 0, 20 * ms, obs).error, RecoveryError::kOk);
+  EXPECT_EQ(obs.lost, (std::vector<uint64_t>{0, 1, 2, 3}));  // 3 or more behind the largest
+  EXPECT_EQ(pr.packet_threshold(), kPacketThreshold);
+  const AckRange late[] = {{0, 0}};
+  ASSERT_EQ(pr.on_ack_received(kApp, late, 0, 21 * ms, obs).error, RecoveryError::kOk);
+  EXPECT_EQ(pr.spurious_losses(), 1u);
+  EXPECT_EQ(pr.packet_threshold(), 10u);  // packet 0 arrived after 9
+  EXPECT_EQ(pr.time_threshold_eighths(), 10u);  // and 21 ms after it left, RTT 20 ms: 10/8
+  // Acknowledging it again changes nothing.
+  ASSERT_EQ(pr.on_ack_received(kApp, late, 0, 22 * ms, obs).error, RecoveryError::kOk);
+  EXPECT_EQ(pr.spurious_losses(), 1u);
+  // Now a gap of 8 is reordering, not loss (the time threshold still applies later).
+  for (uint64_t pn = 10; pn < 20; ++pn) {
+    ASSERT_EQ(pr.on_packet_sent(kApp, data_packet(pn, 22 * ms + pn)), RecoveryError::kOk);
+  }
+  obs.lost.clear();
+  const AckRange gap[] = {{12, 19}};
+  ASSERT_EQ(pr.on_ack_received(kApp, gap, 0, 23 * ms, obs).error, RecoveryError::kOk);
+  EXPECT_TRUE(obs.lost.empty());
+}
+
+}  // namespace
+}  // namespace camp::quic

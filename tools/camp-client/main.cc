@@ -1,9 +1,11 @@
 // camp-client: fetches URLs from an hq-interop server (HTTP/0.9 over QUIC v1) with camp's own QUIC
-// stack behind the kernel socket driver, the way QUIC Interop Runner clients do. Exit status 0
-// only when every URL was fetched whole.
+// stack behind the kernel socket driver, the way QUIC Interop Runner clients do. With --datagrams
+// it also sends DATAGRAMs for the server to echo. Exit status 0 only when every URL was fetched
+// whole (and, with --datagrams, DATAGRAM was negotiated and at least one came back intact).
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "drivers/socket/driver.h"
 #include "tools/hq/client.h"
 #include "tools/hq/client_options.h"
+#include "tools/hq/datagram_probe.h"
 #include "tools/qlog_file.h"
 
 namespace {
@@ -28,12 +31,17 @@ std::atomic<bool> g_quit{false};
 
 void on_signal(int) { g_quit.store(true); }
 
-// hq-interop on the one connection; remembers a NEW_TOKEN for a later run.
+// hq-interop on the one connection, and with --datagrams the DATAGRAM probe; remembers a
+// NEW_TOKEN for a later run.
 class App final : public quic::QuicApp, public quic::ConnectionObserver {
  public:
-  App(hq::Client& hq, bool key_update) : hq_(hq), key_update_(key_update) {}
-  void on_new_connection(quic::Connection& c) override { c.set_observer(this); }
-  void on_connection_progress(quic::Connection& c, quic::TimeNs) override {
+  App(hq::Client& hq, const hq::ClientOptions& opt, uint16_t max_udp_payload)
+      : hq_(hq), opt_(opt), max_udp_payload_(max_udp_payload) {}
+  void on_new_connection(quic::Connection& c) override {
+    c.set_observer(this);
+    conn_ = &c;
+  }
+  void on_connection_progress(quic::Connection& c, quic::TimeNs now) override {
     if (!c.handshake_complete()) return;
     if (!announced_) {
       announced_ = true;
@@ -42,37 +50,165 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
                   c.tls()->alpn().c_str());
       std::fflush(stdout);
     }
-    if (key_update_ && !key_updated_ && c.initiate_key_update()) {
+    if (opt_.key_update && !key_updated_ && c.initiate_key_update()) {
       key_updated_ = true;
       std::printf("key update initiated\n");
       std::fflush(stdout);
     }
     hq_.on_progress(c.streams());
-    if (hq_.done() && !closing_) {
-      closing_ = true;
-      session = c.session_data();
-      c.close(0, "done");
-    }
+    run_datagrams(c, now);
+    maybe_close(c);
   }
   void on_connection_closed(quic::Connection& c) override {
+    conn_ = nullptr;
     closed = true;
     info = c.close_info();
     key_generation = c.key_generation();
     if (session.empty()) session = c.session_data();
     hq_.on_connection_closed();
   }
+  void on_datagram_acked(uint64_t id) override {
+    if (probe) probe->on_acked(id);
+  }
+  void on_datagram_lost(uint64_t id) override {
+    if (probe) probe->on_lost(id);
+  }
+
+  // From the endpoint's timer: the waiting for echoes ends on time even when no packet comes.
+  void tick(quic::TimeNs now) {
+    if (!conn_ || !conn_->handshake_complete() || conn_->closed()) return;
+    run_datagrams(*conn_, now);
+    maybe_close(*conn_);
+  }
+  // While the probe runs the timer fires at least this often (it is a test tool, not a server).
+  uint64_t next_tick(uint64_t now) const {
+    return datagrams_running() && conn_ ? now + 10'000'000 : kNever;
+  }
+  bool datagrams_ok() const {
+    return opt_.datagrams == 0 || (datagram_error.empty() && probe && probe->echoed() > 0 &&
+                                   probe->bad() == 0);
+  }
 
   bool closed = false;
   quic::CloseInfo info;
   uint64_t key_generation = 0;
   std::vector<uint8_t> session;
+  std::unique_ptr<hq::DatagramProbe> probe;
+  std::string datagram_error;  // why the probe could not run
 
  private:
+  // Echoes still missing once every datagram is acknowledged or lost are given this long.
+  static constexpr uint64_t kEchoGraceNs = 1'000'000'000;
+  static constexpr uint64_t kStallNs = 200'000'000;
+  static constexpr uint64_t kStuckNs = 3'000'000'000;
+
+  bool datagrams_running() const { return opt_.datagrams > 0 && !datagrams_done_; }
+
+  void run_datagrams(quic::Connection& c, quic::TimeNs now) {
+    if (!datagrams_running()) return;
+    if (!probe && !start_probe(c)) {
+      datagrams_done_ = true;
+      return;
+    }
+    bool changed = false;
+    while (c.receive_datagram(rx_)) {
+      probe->on_echo(rx_);
+      changed = true;
+    }
+    if (probe->acked() + probe->lost() != outcomes_) {
+      outcomes_ = probe->acked() + probe->lost();
+      changed = true;
+    }
+    if (changed || last_change_ == 0) last_change_ = now;
+    // An echo lost on its way back must not stall the window: once everything sent is
+    // acknowledged or lost and nothing happened for a while, the missing echoes are written off.
+    if (!probe->may_send() && !probe->all_sent() && probe->pending() == 0 &&
+        now - last_change_ >= kStallNs && probe->write_off_unechoed() > 0) {
+      last_change_ = now;
+    }
+    // Within the probe's window, and as the connection's send queue (max_queued_datagrams) takes.
+    while (probe->may_send()) {
+      probe->payload(probe->next_seq(), tx_);
+      uint64_t id = 0;
+      if (!c.send_datagram(tx_, &id)) {
+        if (c.datagrams_queued() == 0) {
+          datagram_error = "a " + std::to_string(tx_.size()) + "-byte DATAGRAM was refused";
+          datagrams_done_ = true;
+          return;
+        }
+        break;  // queue full: more after the next acknowledgements
+      }
+      probe->on_sent(id);
+      last_change_ = now;
+    }
+    if (!probe->all_sent()) return;
+    // Done when every datagram is acknowledged or lost, and echoed or given up on. An echo may
+    // overtake the acknowledgement of its datagram, so all echoes alone are not enough; but a
+    // tally stuck for long is reported as pending rather than waited on for ever.
+    const uint64_t quiet = now - last_change_;
+    if ((probe->pending() == 0 && (probe->echoed() == probe->sent() || quiet >= kEchoGraceNs)) ||
+        quiet >= kStuckNs) {
+      datagrams_done_ = true;
+    }
+  }
+
+  bool start_probe(quic::Connection& c) {
+    const auto& ptp = c.tls()->peer_transport_parameters();
+    const uint64_t peer = ptp && ptp->max_datagram_frame_size ? *ptp->max_datagram_frame_size : 0;
+    if (peer == 0) {
+      datagram_error = "the server did not offer DATAGRAM (no max_datagram_frame_size)";
+      return false;
+    }
+    // A payload must fit the peer's frame limit and ours (its echo comes back), with the frame's
+    // type and length (3 bytes below 16 KiB), and one short-header packet: flags, a DCID of up
+    // to 20 bytes, a 4-byte packet number and the AEAD tag (what Connection::send_datagram checks).
+    const uint64_t frame = std::min({peer, opt_.datagram, uint64_t{max_udp_payload_} - 41});
+    if (frame < hq::DatagramProbe::kHeaderBytes + 1 + 3) {
+      datagram_error = "DATAGRAM frames of at most " + std::to_string(frame) +
+                       " bytes cannot carry the probe";
+      return false;
+    }
+    probe = std::make_unique<hq::DatagramProbe>(opt_.datagrams, static_cast<size_t>(frame - 3));
+    rx_.reserve(static_cast<size_t>(opt_.datagram));
+    return true;
+  }
+
+  void maybe_close(quic::Connection& c) {
+    if (closing_ || !hq_.done() || datagrams_running()) return;
+    closing_ = true;
+    session = c.session_data();
+    c.close(0, "done");
+  }
+
   hq::Client& hq_;
-  bool key_update_;
+  const hq::ClientOptions& opt_;
+  uint16_t max_udp_payload_;
+  quic::Connection* conn_ = nullptr;  // valid until on_connection_closed
   bool key_updated_ = false;
   bool announced_ = false;
   bool closing_ = false;
+  bool datagrams_done_ = false;
+  uint64_t outcomes_ = 0;      // acked + lost at the last look
+  uint64_t last_change_ = 0;   // last datagram sent, echoed, acknowledged or lost
+  std::vector<uint8_t> rx_, tx_;
+};
+
+// The driver's endpoint: the QUIC endpoint, with the application's own timer folded in.
+class TickingEndpoint final : public Endpoint {
+ public:
+  TickingEndpoint(quic::QuicEndpoint& ep, App& app) : ep_(ep), app_(app) {}
+  void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now_ns, TxBatch& tx,
+                    WorkerStats& stats) override {
+    ep_.on_datagrams(rx, n, now_ns, tx, stats);
+  }
+  uint64_t on_timer(uint64_t now_ns, TxBatch& tx, WorkerStats& stats) override {
+    app_.tick(now_ns);  // before the endpoint sends, so what it queued goes out now
+    return std::min(ep_.on_timer(now_ns, tx, stats), app_.next_tick(now_ns));
+  }
+
+ private:
+  quic::QuicEndpoint& ep_;
+  App& app_;
 };
 
 bool resolve(const hq::Url& url, sockdrv::SockAddr* out, std::string* err) {
@@ -134,7 +270,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const hq::Url& u : opt.urls) hq.add_request(u.path);
-  App app(hq, opt.key_update);
+  quic::ConnectionConfig cc;
+  App app(hq, opt, cc.max_datagram_size);
 
   quic::QuicEndpointConfig cfg;
   cfg.role = quic::Role::kClient;
@@ -151,7 +288,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  sockdrv::Driver drv(ep);
+  TickingEndpoint ticking(ep, app);
+  sockdrv::Driver drv(ticking);
   std::vector<std::string> locals;
   for (const hq::LocalAddr& p : opt.paths) {
     locals.push_back(p.ipv6 ? "[" + p.addr + "]:" + std::to_string(p.port)
@@ -167,7 +305,6 @@ int main(int argc, char** argv) {
                  locals.front().c_str());
   }
 
-  quic::ConnectionConfig cc;
   cc.local_tp.max_idle_timeout = 30000;
   cc.local_tp.initial_max_data = 64 << 20;
   cc.local_tp.initial_max_stream_data_bidi_local = 16 << 20;
@@ -223,6 +360,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "camp-client: connection failed: error 0x%llx %s\n",
                  static_cast<unsigned long long>(app.info.error_code), app.info.reason.c_str());
   }
+  if (opt.datagrams > 0) {
+    if (app.probe) std::printf("%s\n", app.probe->summary().c_str());
+    if (!app.datagram_error.empty()) {
+      std::fprintf(stderr, "camp-client: datagrams: %s\n", app.datagram_error.c_str());
+    } else if (!app.probe) {
+      std::fprintf(stderr, "camp-client: datagrams: none sent (no handshake)\n");
+    } else if (app.probe && app.probe->echoed() == 0) {
+      std::fprintf(stderr, "camp-client: datagrams: none echoed\n");
+    } else if (app.probe && app.probe->bad() > 0) {
+      std::fprintf(stderr, "camp-client: datagrams: %llu echoes differ from what was sent\n",
+                   static_cast<unsigned long long>(app.probe->bad()));
+    }
+  }
   std::printf("(key updates: %llu)\n", static_cast<unsigned long long>(app.key_generation));
-  return hq.all_ok() ? 0 : 1;
+  return hq.all_ok() && app.datagrams_ok() ? 0 : 1;
 }

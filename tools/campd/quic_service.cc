@@ -19,7 +19,7 @@ class HqApp final : public quic::QuicApp {
  public:
   explicit HqApp(const std::string& root) : server(root) {}
   void on_connection_progress(quic::Connection& c, quic::TimeNs) override {
-    if (c.handshake_complete()) server.on_progress(c.id(), c.streams());
+    if (c.handshake_complete()) server.on_progress(c);  // streams, then the DATAGRAM echo
   }
   void on_connection_closed(quic::Connection& c) override { server.on_connection_closed(c.id()); }
   hq::Server server;

@@ -70,7 +70,7 @@ bool parse_local_addr(const std::string& v, LocalAddr* out, std::string* why) {
 ClientParse parse_client_options(int argc, const char* const* argv, ClientOptions* out,
                                  std::string* err) {
   *out = ClientOptions{};
-  bool ca_given = false, options_done = false;
+  bool ca_given = false, options_done = false, datagram_given = false;
   std::vector<std::string> url_text;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -104,7 +104,8 @@ ClientParse parse_client_options(int argc, const char* const* argv, ClientOption
       has_value = true;
     }
     static constexpr std::string_view kValued[] = {"--ca", "--out", "--path", "--qlog",
-                                                   "--timeout", "--session", "--datagram"};
+                                                   "--timeout", "--session", "--datagram",
+                                                   "--datagrams"};
     bool known = false;
     for (auto k : kValued) known = known || name == k;
     if (!known) {
@@ -165,11 +166,26 @@ ClientParse parse_client_options(int argc, const char* const* argv, ClientOption
         return ClientParse::kError;
       }
       out->datagram = n;
+      datagram_given = true;
+    } else if (name == "--datagrams") {
+      uint64_t n;
+      if (!parse_u64(value, &n) || n > kMaxDatagrams) {
+        *err = "--datagrams: '" + value + "' is not a count 0-" + std::to_string(kMaxDatagrams);
+        return ClientParse::kError;
+      }
+      out->datagrams = n;
     }
   }
   if (ca_given && out->insecure) {
     *err = "--ca and --insecure exclude each other";
     return ClientParse::kError;
+  }
+  if (out->datagrams > 0) {
+    if (datagram_given && out->datagram == 0) {
+      *err = "--datagrams needs DATAGRAM support: not with --datagram 0";
+      return ClientParse::kError;
+    }
+    if (out->datagram == 0) out->datagram = kDefaultDatagramFrame;
   }
   if (url_text.empty()) {
     *err = "no URL given (camp-client [options] https://HOST:PORT/PATH...)";
@@ -210,6 +226,10 @@ std::string client_usage(const char* prog) {
          "  --session FILE    resume with the TLS session ticket in FILE, store the new one\n"
          "  --key-update      start a 1-RTT key update once the handshake is confirmed\n"
          "  --datagram N      offer DATAGRAM frames (RFC 9221) of up to N bytes (0 = off)\n"
+         "  --datagrams COUNT after the handshake send COUNT DATAGRAMs (100-1000 bytes) for the\n"
+         "                    server to echo, and report them (sent, acked, lost, echoed); fails\n"
+         "                    when the server lacks DATAGRAM or echoes none. Implies\n"
+         "                    --datagram 1200 unless --datagram is given\n"
          "  -v, --verbose     more logging (repeat for more)\n"
          "  -h, --help        this text\n"
          "  --                end of options\n";

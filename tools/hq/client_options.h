@@ -1,6 +1,7 @@
 // camp-client's command line:
 //   camp-client [--ca FILE | --insecure] [--out DIR] [--path LOCAL_ADDR]... [--qlog DIR]
-//               [--timeout SEC] [--session FILE] [--key-update] [--datagram N] [-v] URL...
+//               [--timeout SEC] [--session FILE] [--key-update] [--datagram N]
+//               [--datagrams COUNT] [-v] URL...
 // Every URL must name the same HOST:PORT: they are all fetched on one connection. Errors name the
 // option (or URL) at fault.
 #pragma once
@@ -30,6 +31,9 @@ struct ClientOptions {
   std::string session_file;  // --session: TLS ticket to resume with, and to store
   bool key_update = false;   // --key-update: start a key update once the handshake is confirmed
   uint64_t datagram = 0;     // --datagram N: offer DATAGRAM frames up to N bytes (0 = off)
+  // --datagrams COUNT: after the handshake send COUNT DATAGRAMs for the server to echo (0 = none).
+  // Implies --datagram kDefaultDatagramFrame when --datagram is not given.
+  uint64_t datagrams = 0;
   int verbose = 0;           // -v (repeatable)
   std::vector<Url> urls;
 };
@@ -43,6 +47,8 @@ ClientParse parse_client_options(int argc, const char* const* argv, ClientOption
 // Bounds for numeric options (checked by the parser).
 inline constexpr double kMaxTimeoutS = 24 * 3600;
 inline constexpr uint64_t kMaxDatagram = 65535;
+inline constexpr uint64_t kDefaultDatagramFrame = 1200;
+inline constexpr uint64_t kMaxDatagrams = 1'000'000;
 inline constexpr size_t kMaxPaths = 16;
 
 std::string client_usage(const char* prog);

@@ -76,6 +76,7 @@ Server::Server(std::string www_root, ServerLimits limits) : limits_(limits) {
     return;
   }
   chunk_.resize(limits_.read_chunk);
+  datagram_.reserve(1200);  // grows once to the largest DATAGRAM seen, then stays
 }
 
 Server::~Server() = default;
@@ -125,6 +126,22 @@ Resolution Server::open_path(const std::string& path, int* fd, uint64_t* size) c
   *fd = f;
   *size = static_cast<uint64_t>(st.st_size);
   return Resolution::kOk;
+}
+
+void Server::on_progress(quic::Connection& c) {
+  on_progress(c.id(), c.streams());
+  echo_datagrams(c);
+}
+
+void Server::echo_datagrams(quic::Connection& c) {
+  // Everything received is taken, echoed or not, so the receive queue never stays full.
+  while (c.receive_datagram(datagram_)) {
+    if (c.send_datagram(datagram_, nullptr)) {
+      ++stats_.datagrams_echoed;
+    } else {
+      ++stats_.datagrams_dropped;
+    }
+  }
 }
 
 void Server::on_progress(uint64_t conn_id, quic::StreamManager& sm) {

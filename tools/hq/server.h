@@ -3,6 +3,7 @@
 // server accepts request streams, parses "GET /path" (ended by CRLF, LF or FIN), resolves the path
 // inside the www root and streams the file with pread as send-buffer room appears, so a file of
 // any size is served in bounded memory: at most the stream's send buffer plus one read chunk.
+// When DATAGRAM (RFC 9221) is negotiated the server also echoes every received DATAGRAM back.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataplane/quic/conn/connection.h"
 #include "dataplane/quic/stream/stream_manager.h"
 
 namespace camp::hq {
@@ -32,6 +34,8 @@ struct ServerStats {
   uint64_t aborted = 0;      // the peer reset its request or stopped our response
   uint64_t bytes_sent = 0;   // body bytes handed to the streams
   uint64_t ignored_streams = 0;  // unidirectional streams asked to stop
+  uint64_t datagrams_echoed = 0;   // DATAGRAM payloads queued back to their sender
+  uint64_t datagrams_dropped = 0;  // not echoed: send queue full, or too large for the peer
 };
 
 // What a request path resolves to (exposed for tests and logging).
@@ -50,7 +54,14 @@ class Server {
   const std::string& error() const { return error_; }
   const std::string& root() const { return root_; }
 
+  // The whole application for one connection: its streams, then the DATAGRAM echo.
+  void on_progress(quic::Connection& c);
+  // Streams only (what on_progress(Connection&) does first).
   void on_progress(uint64_t conn_id, quic::StreamManager& sm);
+  // Queues every DATAGRAM the connection has received back to the peer, unchanged. Bounded by
+  // the connection's send queue: a payload it refuses (full, DATAGRAM not negotiated, or too
+  // large for the peer's max_datagram_frame_size) is dropped and counted.
+  void echo_datagrams(quic::Connection& c);
   // Frees the connection's state and closes its files (the streams are gone with it).
   void on_connection_closed(uint64_t conn_id);
 
@@ -82,6 +93,7 @@ class Server {
   std::string error_;
   ServerStats stats_;
   std::vector<uint8_t> chunk_;  // pread target shared by every stream: the bytes go straight on
+  std::vector<uint8_t> datagram_;  // one received DATAGRAM on its way back (capacity kept)
   std::unordered_map<uint64_t, Connection> conns_;
 };
 

@@ -1648,10 +1648,11 @@ size_t Connection::build_close_datagram(uint8_t* buf, size_t limit, Path& path) 
 
 TimeNs Connection::next_timeout(TimeNs now) const {
   if (state_ == ConnState::kClosed) return kNever;
-  if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
-    return close_send_pending_ ? now : close_deadline_;
-  }
   const Path& path = *paths_[0];
+  if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
+    // A close the 3x limit holds back waits for the peer's next datagram, not for a spin.
+    return close_send_pending_ && !amplification_blocked(path) ? now : close_deadline_;
+  }
   TimeNs t = std::min(idle_deadline_, path.recovery.loss_detection_timer());
   // At the anti-amplification limit nothing can go out until the client sends more: waking for
   // ACKs, probes or data would spin (RFC 9002 6.2.2.1 stops the PTO timer too).

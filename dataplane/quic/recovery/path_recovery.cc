@@ -35,6 +35,12 @@ PathRecovery::PathRecovery(const PathRecoveryConfig& cfg)
   make_cc();
 }
 
+TimeNs PathRecovery::lost_kept_from(TimeNs now) const {
+  // Lost packets stay two RTTs after they were sent: an ACK arriving that late was reordering.
+  const DurationNs span = 2 * std::max(rtt_.latest(), rtt_.smoothed());
+  return now > span ? now - span : 0;
+}
+
 void PathRecovery::make_cc() {
   cc_ptr_ = nullptr;
   switch (cfg_.algorithm) {
@@ -139,6 +145,21 @@ AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange
     for (size_t i = sp.ring.lower_bound(r.smallest); i < sp.ring.size(); ++i) {
       SentSlot& slot = sp.ring.at(i);
       if (slot.pkt.packet_number > r.largest) break;
+      if (slot.state == SentState::kLost && !slot.pkt.prior_path) {
+        // Declared lost, yet it arrived: reordering, not loss. RFC 9002 6.1 lets the threshold
+        // adapt; it grows to the distance seen, so the same reordering is not called loss again.
+        ++spurious_losses_;
+        const uint64_t distance = sp.largest_acked - slot.pkt.packet_number + 1;
+        packet_threshold_ = std::min(std::max(packet_threshold_, distance), kMaxPacketThreshold);
+        // The time threshold (in eighths of an RTT) grows to cover how late it came, up to 2.
+        const DurationNs base = std::max(rtt_.latest(), rtt_.smoothed());
+        if (base > 0 && now > slot.pkt.time_sent) {
+          const uint64_t need = (8 * (now - slot.pkt.time_sent) + base - 1) / base + 1;
+          time_threshold_eighths_ = std::min<uint64_t>(std::max(time_threshold_eighths_, need), 16);
+        }
+        slot.state = SentState::kAcked;  // counted once
+        continue;
+      }
       if (slot.state != SentState::kOutstanding) continue;
       const SentPacket& p = slot.pkt;
       settle(sp, i, SentState::kAcked);
@@ -187,7 +208,7 @@ AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange
   cc_ptr_->on_ack(ev);
   if (cc_ptr_->wants_app_limited()) sampler_.mark_app_limited(cc_ptr_->bytes_in_flight());
 
-  sp.ring.compact();
+  sp.ring.compact(lost_kept_from(now));
   set_loss_detection_timer(now);
   return out;
 }
@@ -199,7 +220,7 @@ uint32_t PathRecovery::detect_and_remove_lost(Space& sp, PnSpace space, TimeNs n
   // loss_delay = max(kTimeThreshold * max(latest_rtt, smoothed_rtt), kGranularity)
   const DurationNs base = std::max(rtt_.latest(), rtt_.smoothed());
   const DurationNs loss_delay =
-      std::max(base * kTimeThresholdNum / kTimeThresholdDen, kGranularity);
+      std::max(base * time_threshold_eighths_ / kTimeThresholdDen, kGranularity);
   const bool time_reachable = now >= loss_delay;
   const TimeNs lost_send_time = time_reachable ? now - loss_delay : 0;
   // Persistent congestion duration (7.6.1).
@@ -221,7 +242,7 @@ uint32_t PathRecovery::detect_and_remove_lost(Space& sp, PnSpace space, TimeNs n
     }
     if (slot.state == SentState::kLost) continue;  // lost earlier: still part of a run
     const bool by_time = time_reachable && p.time_sent <= lost_send_time;
-    const bool by_packets = sp.largest_acked >= p.packet_number + kPacketThreshold;
+    const bool by_packets = sp.largest_acked >= p.packet_number + packet_threshold_;
     if (!by_time && !by_packets) {
       sp.loss_time = std::min(sp.loss_time, p.time_sent + loss_delay);
       in_run = false;
@@ -310,7 +331,7 @@ TimeoutOutcome PathRecovery::on_loss_detection_timeout(TimeNs now, RecoveryObser
     out.action = TimeoutAction::kLossDetected;
     out.space = static_cast<PnSpace>(loss_space);
     out.newly_lost = detect_and_remove_lost(spaces_[loss_space], out.space, now, obs, &persistent);
-    spaces_[loss_space].ring.compact();
+    spaces_[loss_space].ring.compact(lost_kept_from(now));
     set_loss_detection_timer(now);
     return out;
   }

@@ -112,6 +112,10 @@ class PathRecovery {
   Pacer& pacer() { return pacer_; }
   const DeliveryRateSampler& sampler() const { return sampler_; }
   uint32_t pto_count() const { return pto_count_; }
+  // Packets declared lost and acknowledged later, and the reordering threshold they raised.
+  uint64_t spurious_losses() const { return spurious_losses_; }
+  uint64_t packet_threshold() const { return packet_threshold_; }
+  uint64_t time_threshold_eighths() const { return time_threshold_eighths_; }
   uint64_t bytes_in_flight() const { return cc_ptr_->bytes_in_flight(); }
   const SentPacketRing& ring(PnSpace s) const { return spaces_[idx(s)].ring; }
   TimeNs loss_time(PnSpace s) const { return spaces_[idx(s)].loss_time; }
@@ -146,12 +150,16 @@ class PathRecovery {
   RttEstimator rtt_;
   DeliveryRateSampler sampler_;
   void make_cc();
+  TimeNs lost_kept_from(TimeNs now) const;
 
   std::variant<std::monostate, NewReno, Cubic, Bbr> cc_;
   CongestionController* cc_ptr_ = nullptr;
   Pacer pacer_;
   TimeNs timer_ = kNever;
   uint32_t pto_count_ = 0;
+  uint64_t packet_threshold_ = kPacketThreshold;  // adapts to the reordering seen (6.1.1)
+  uint64_t time_threshold_eighths_ = kTimeThresholdNum;  // kTimeThreshold x 8, adapts (6.1.2)
+  uint64_t spurious_losses_ = 0;
   bool handshake_confirmed_ = false;
   bool peer_validated_ = true;
   bool has_handshake_keys_ = false;

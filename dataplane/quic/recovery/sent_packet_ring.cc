@@ -57,9 +57,10 @@ void SentPacketRing::settle(size_t i, SentState s) {
   --outstanding_;
 }
 
-size_t SentPacketRing::compact() {
+size_t SentPacketRing::compact(TimeNs keep_lost_from) {
   size_t dropped = 0;
-  while (size_ > 0 && slots_[head_].state != SentState::kOutstanding) {
+  while (size_ > 0 && slots_[head_].state != SentState::kOutstanding &&
+         (slots_[head_].state != SentState::kLost || slots_[head_].pkt.time_sent < keep_lost_from)) {
     head_ = (head_ + 1) & (capacity_ - 1);
     --size_;
     ++dropped;

@@ -50,8 +50,9 @@ class SentPacketRing {
 
   // Marks slot i acked or lost; indexes stay valid until compact().
   void settle(size_t i, SentState s);
-  // Drops tombstones at the head; slot indexes shift by the number returned.
-  size_t compact();
+  // Drops tombstones at the head; slot indexes shift by the number returned. Lost ones sent at or
+  // after `keep_lost_from` stay (a late ACK of one tells reordering from loss).
+  size_t compact(TimeNs keep_lost_from = kNever);
 
   void clear();
 

@@ -17,6 +17,7 @@ inline constexpr DurationNs kSecond = 1'000'000'000;
 
 // RFC 9002 section 6.1.1 / 6.1.2 / 6.2 / 7.6 constants (Appendix A.2 names in comments).
 inline constexpr uint64_t kPacketThreshold = 3;             // kPacketThreshold
+inline constexpr uint64_t kMaxPacketThreshold = 256;        // cap of the adaptive threshold
 inline constexpr uint64_t kTimeThresholdNum = 9;            // kTimeThreshold = 9/8
 inline constexpr uint64_t kTimeThresholdDen = 8;
 inline constexpr DurationNs kGranularity = kMillisecond;    // kGranularity

@@ -497,11 +497,17 @@ bool StreamManager::next_stream_frame_on(uint64_t id, size_t max_len, StreamFram
 bool StreamManager::next_stream_frame(size_t max_len, StreamFrame& out) {
   for (size_t tries = send_queue_.size(); tries > 0 && !send_queue_.empty(); --tries) {
     uint64_t id = send_queue_.front();
-    send_queue_.pop_front();
     Stream* s = find(id);
-    if (!s) continue;
-    s->in_send_queue = false;
+    if (!s) {
+      send_queue_.pop_front();
+      continue;
+    }
     bool got = next_stream_frame_on(id, max_len, out);
+    if (got && send_queue_.size() == 1 && s->send->has_pending()) {
+      return true;  // the only sender stays at the front: no queue churn (and no deque blocks)
+    }
+    send_queue_.pop_front();
+    s->in_send_queue = false;
     // Round robin: a stream with more to send goes to the back. A blocked one waits for the
     // MAX_STREAM_DATA / MAX_DATA (or a loss) that puts it back.
     if (got) queue_send(*s);
