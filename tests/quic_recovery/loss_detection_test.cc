@@ -327,3 +327,44 @@ TEST(LossDetection, SpuriousLossRaisesThePacketThreshold) {
 
 }  // namespace
 }  // namespace camp::quic
+
+namespace camp::quic {
+namespace {
+
+// RFC 9438 4.9: when every packet whose loss cut the window turns out to have arrived, the cut is
+// undone; one genuine loss among them keeps it.
+TEST(LossDetection, WindowCutUndoneWhenAllItsLossesWereReordering) {
+  for (bool all_arrive : {true, false}) {
+    for (CcAlgorithm algo : {CcAlgorithm::kNewReno, CcAlgorithm::kCubic}) {
+      PathRecoveryConfig cfg;
+      cfg.algorithm = algo;
+      PathRecovery pr(cfg);
+      pr.set_handshake_confirmed(true);
+      RecordingObserver obs;
+      for (uint64_t pn = 0; pn < 10; ++pn) {
+        ASSERT_EQ(pr.on_packet_sent(kApp, data_packet(pn, pn * 100)), RecoveryError::kOk);
+      }
+      const uint64_t before = pr.cc().cwnd();
+      const AckRange later[] = {{4, 9}};
+      ASSERT_EQ(pr.on_ack_received(kApp, later, 0, 20 * ms, obs).error, RecoveryError::kOk);
+      ASSERT_EQ(obs.lost.size(), 4u);
+      const uint64_t cut = pr.cc().cwnd();
+      EXPECT_LT(cut, before + 6 * 1200);  // reduced from what slow start had reached
+      const AckRange first_three[] = {{0, 2}};
+      ASSERT_EQ(pr.on_ack_received(kApp, first_three, 0, 21 * ms, obs).error, RecoveryError::kOk);
+      EXPECT_EQ(pr.undone_reductions(), 0u);  // packet 3 is still missing
+      if (all_arrive) {
+        const AckRange last[] = {{3, 3}};
+        ASSERT_EQ(pr.on_ack_received(kApp, last, 0, 22 * ms, obs).error, RecoveryError::kOk);
+        EXPECT_EQ(pr.undone_reductions(), 1u);
+        EXPECT_GT(pr.cc().cwnd(), cut);
+      } else {
+        EXPECT_EQ(pr.cc().cwnd(), cut);
+      }
+      EXPECT_EQ(pr.spurious_losses(), all_arrive ? 4u : 3u);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace camp::quic

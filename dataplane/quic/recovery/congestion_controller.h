@@ -57,6 +57,12 @@ class CongestionController {
   // one reduction happens per round trip (RFC 9002 7.3.2).
   virtual void on_congestion_event(TimeNs sent_time, TimeNs now) = 0;
   virtual void on_persistent_congestion(TimeNs now) = 0;
+  // Every packet whose loss caused the last window reduction was acknowledged after all (it was
+  // reordered, not lost): go back to the state before that reduction (RFC 9438 4.9). False when
+  // the controller keeps no such state or there is nothing to undo.
+  virtual bool undo_last_reduction() { return false; }
+  // Window reductions so far: the caller tells from it whether a congestion event reduced.
+  uint64_t reductions() const { return reductions_; }
   virtual void on_ack(const AckEvent& ev) = 0;
   // Before sending after the sender ran out of data (BBR's restart from idle).
   virtual void on_transmit(TimeNs now, bool app_limited) {}
@@ -94,6 +100,7 @@ class CongestionController {
   uint32_t mds_;
   uint64_t cwnd_;
   uint64_t bytes_in_flight_ = 0;
+  uint64_t reductions_ = 0;
 
  private:
   struct Override {

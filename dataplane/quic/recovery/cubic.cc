@@ -58,6 +58,8 @@ void Cubic::on_acked(const SentPacket& p, TimeNs now) {
 
 void Cubic::on_congestion_event(TimeNs sent_time, TimeNs now) {
   if (in_congestion_recovery(sent_time)) return;
+  undo_ = Saved{cwnd_, ssthresh_, w_max_, k_, w_est_, cwnd_prior_, cwnd_frac_, epoch_start_,
+                has_epoch_};
   start_recovery(now);
   const double cwnd = static_cast<double>(cwnd_);
   // Fast convergence: a plateau lower than the last one releases bandwidth to newer flows.
@@ -68,7 +70,24 @@ void Cubic::on_congestion_event(TimeNs sent_time, TimeNs now) {
   has_epoch_ = false;  // the epoch starts with the first ACK in congestion avoidance
 }
 
+bool Cubic::undo_last_reduction() {
+  if (!undo_) return false;
+  cwnd_ = std::max(cwnd_, undo_->cwnd);
+  ssthresh_ = undo_->ssthresh;
+  w_max_ = undo_->w_max;
+  k_ = undo_->k;
+  w_est_ = undo_->w_est;
+  cwnd_prior_ = undo_->cwnd_prior;
+  cwnd_frac_ = undo_->cwnd_frac;
+  epoch_start_ = undo_->epoch_start;
+  has_epoch_ = undo_->has_epoch;
+  undo_.reset();
+  end_recovery();
+  return true;
+}
+
 void Cubic::on_persistent_congestion(TimeNs now) {
+  undo_.reset();
   cwnd_ = minimum_window();
   has_epoch_ = false;
   end_recovery();

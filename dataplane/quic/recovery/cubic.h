@@ -2,6 +2,8 @@
 // beta_cubic = 0.7, fast convergence, and the Reno-friendly estimate W_est.
 #pragma once
 
+#include <optional>
+
 #include "dataplane/quic/recovery/loss_based_controller.h"
 
 namespace camp::quic {
@@ -16,6 +18,7 @@ class Cubic final : public LossBasedController {
 
   void on_congestion_event(TimeNs sent_time, TimeNs now) override;
   void on_persistent_congestion(TimeNs now) override;
+  bool undo_last_reduction() override;
 
   // W_cubic(t) in bytes, t in seconds since the congestion avoidance epoch began.
   double w_cubic(double t_seconds) const;
@@ -38,6 +41,14 @@ class Cubic final : public LossBasedController {
   double cwnd_frac_ = 0;   // sub-byte growth carried between ACKs
   TimeNs epoch_start_ = 0;
   bool has_epoch_ = false;
+  // The state before the last reduction, for undo_last_reduction().
+  struct Saved {
+    uint64_t cwnd, ssthresh;
+    double w_max, k, w_est, cwnd_prior, cwnd_frac;
+    TimeNs epoch_start;
+    bool has_epoch;
+  };
+  std::optional<Saved> undo_;
 };
 
 }  // namespace camp::quic

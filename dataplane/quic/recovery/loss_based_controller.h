@@ -35,6 +35,7 @@ class LossBasedController : public CongestionController {
   void start_recovery(TimeNs now) {
     has_recovery_ = true;
     recovery_start_time_ = now;
+    ++reductions_;
   }
   void end_recovery() { has_recovery_ = false; }
 

@@ -2,6 +2,8 @@
 // avoidance. The reference the other controllers are checked against.
 #pragma once
 
+#include <optional>
+
 #include "dataplane/quic/recovery/loss_based_controller.h"
 
 namespace camp::quic {
@@ -13,12 +15,18 @@ class NewReno final : public LossBasedController {
 
   void on_congestion_event(TimeNs sent_time, TimeNs now) override;
   void on_persistent_congestion(TimeNs now) override;
+  bool undo_last_reduction() override;
 
  protected:
   void on_acked(const SentPacket& p, TimeNs now) override;
 
  private:
   uint64_t bytes_acked_in_ca_ = 0;  // congestion avoidance: one datagram per window acked
+  // The state before the last reduction, for undo_last_reduction().
+  struct Saved {
+    uint64_t cwnd, ssthresh, bytes_acked_in_ca;
+  };
+  std::optional<Saved> undo_;
 };
 
 }  // namespace camp::quic

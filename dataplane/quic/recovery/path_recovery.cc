@@ -56,6 +56,7 @@ void PathRecovery::reset_congestion_state(TimeNs now) {
   rtt_.reset(cfg_.initial_rtt);
   rtt_.set_max_ack_delay(max_ack_delay);
   make_cc();
+  reduction_time_ = kNever;
   // 9.4: packets sent on the old path must not count for the new one. They stay tracked (their
   // frames are still acknowledged or lost), outside the new controller and RTT estimate.
   for (Space& sp : spaces_) {
@@ -158,6 +159,12 @@ AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange
           time_threshold_eighths_ = std::min<uint64_t>(std::max(time_threshold_eighths_, need), 16);
         }
         slot.state = SentState::kAcked;  // counted once
+        // Undo (RFC 9438 4.9) once every loss behind the last window reduction proved spurious.
+        if (slot.pkt.in_flight && reduction_time_ != kNever &&
+            slot.pkt.time_sent <= reduction_time_ && ++reduction_spurious_ >= reduction_losses_) {
+          if (cc_ptr_->undo_last_reduction()) ++undone_reductions_;
+          reduction_time_ = kNever;
+        }
         continue;
       }
       if (slot.state != SentState::kOutstanding) continue;
@@ -228,6 +235,7 @@ uint32_t PathRecovery::detect_and_remove_lost(Space& sp, PnSpace space, TimeNs n
       (rtt_.pto_base() + rtt_.max_ack_delay()) * kPersistentCongestionThreshold;
 
   uint32_t lost = 0;
+  uint64_t lost_in_flight = 0;
   bool have_lost = false;
   TimeNs largest_lost_sent = 0;
   bool in_run = false;  // a run of lost ack-eliciting packets with nothing acked between them
@@ -254,6 +262,8 @@ uint32_t PathRecovery::detect_and_remove_lost(Space& sp, PnSpace space, TimeNs n
       sampler_.on_packet_lost(p);
       largest_lost_sent = std::max(largest_lost_sent, p.time_sent);
       have_lost = true;
+      ++lost_in_flight;
+      if (reduction_time_ != kNever && p.time_sent <= reduction_time_) ++reduction_losses_;
     }
     if (!p.prior_path) cc_ptr_->on_packet_lost(p, now);
     obs.on_packet_lost(space, p);
@@ -266,8 +276,18 @@ uint32_t PathRecovery::detect_and_remove_lost(Space& sp, PnSpace space, TimeNs n
       }
     }
   }
-  if (have_lost) cc_ptr_->on_congestion_event(largest_lost_sent, now);
+  if (have_lost) {
+    const uint64_t before = cc_ptr_->reductions();
+    cc_ptr_->on_congestion_event(largest_lost_sent, now);
+    if (cc_ptr_->reductions() != before) {
+      // A new reduction: the losses it answers are these; later ones sent before it join them.
+      reduction_time_ = now;
+      reduction_losses_ = lost_in_flight;
+      reduction_spurious_ = 0;
+    }
+  }
   if (*persistent) {
+    reduction_time_ = kNever;  // nothing to undo after persistent congestion
     cc_ptr_->on_persistent_congestion(now);
     rtt_.on_persistent_congestion();
   }

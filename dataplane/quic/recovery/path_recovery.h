@@ -114,6 +114,7 @@ class PathRecovery {
   uint32_t pto_count() const { return pto_count_; }
   // Packets declared lost and acknowledged later, and the reordering threshold they raised.
   uint64_t spurious_losses() const { return spurious_losses_; }
+  uint64_t undone_reductions() const { return undone_reductions_; }
   uint64_t packet_threshold() const { return packet_threshold_; }
   uint64_t time_threshold_eighths() const { return time_threshold_eighths_; }
   uint64_t bytes_in_flight() const { return cc_ptr_->bytes_in_flight(); }
@@ -160,6 +161,11 @@ class PathRecovery {
   uint64_t packet_threshold_ = kPacketThreshold;  // adapts to the reordering seen (6.1.1)
   uint64_t time_threshold_eighths_ = kTimeThresholdNum;  // kTimeThreshold x 8, adapts (6.1.2)
   uint64_t spurious_losses_ = 0;
+  // The last window reduction, to undo it when its losses all prove spurious.
+  TimeNs reduction_time_ = kNever;
+  uint64_t reduction_losses_ = 0;
+  uint64_t reduction_spurious_ = 0;
+  uint64_t undone_reductions_ = 0;
   bool handshake_confirmed_ = false;
   bool peer_validated_ = true;
   bool has_handshake_keys_ = false;
