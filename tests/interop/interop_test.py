@@ -205,6 +205,14 @@ def main():
         out = fetch(port, "key-update", ["--key-update"])
         if "key update initiated" not in out or key_updates(out) <= base_updates:
             raise Failure("key update not initiated or not completed")
+        if client_is_camp:
+            # Connection migration (RFC 9000 9.2): after 1 MiB camp-client moves to a second
+            # local address (127.0.0.2), with a new connection ID; the server must answer the
+            # PATH_CHALLENGE there and keep sending. The files still match.
+            out = fetch(port, "migrate", ["--path", "127.0.0.1:0", "--path", "127.0.0.2:0",
+                                          "--migrate"])
+            if "migrating to local port" not in out or "new path validated" not in out:
+                raise Failure("migrate: the client did not move to a validated new path")
         if camp_server:
             time.sleep(0.3)  # the connections' draining periods end, their qlogs are flushed
             check_qlog("server")

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,18 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
       std::printf("key update initiated\n");
       std::fflush(stdout);
     }
+    if (migrate_to && !migrated_ && c.established() &&
+        c.stats().bytes_received >= hq::kMigrateAfterBytes) {
+      migrated_ = true;
+      if (c.migrate(*migrate_to, now)) {
+        std::printf("migrating to local port %u (after %llu bytes)\n", migrate_to->local_port,
+                    static_cast<unsigned long long>(c.stats().bytes_received));
+      } else {
+        std::printf("migration refused by the connection (no spare connection ID, or the "
+                    "server disabled migration)\n");
+      }
+      std::fflush(stdout);
+    }
     hq_.on_progress(c.streams());
     run_datagrams(c, now);
     maybe_close(c);
@@ -62,6 +75,7 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
   void on_connection_closed(quic::Connection& c) override {
     conn_ = nullptr;
     closed = true;
+    path_validations = c.stats().path_validations;
     info = c.close_info();
     key_generation = c.key_generation();
     if (session.empty()) session = c.session_data();
@@ -91,6 +105,8 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
 
   bool closed = false;
   quic::CloseInfo info;
+  std::optional<Tuple> migrate_to;  // --migrate: the second --path address
+  uint64_t path_validations = 0;
   uint64_t key_generation = 0;
   std::vector<uint8_t> session;
   std::unique_ptr<hq::DatagramProbe> probe;
@@ -185,6 +201,7 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
   uint16_t max_udp_payload_;
   quic::Connection* conn_ = nullptr;  // valid until on_connection_closed
   bool key_updated_ = false;
+  bool migrated_ = false;
   bool announced_ = false;
   bool closing_ = false;
   bool datagrams_done_ = false;
@@ -300,7 +317,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "camp-client: %s\n", err.c_str());
     return 2;
   }
-  if (opt.paths.size() > 1) {
+  if (opt.paths.size() > 1 && !opt.migrate) {
     std::fprintf(stderr, "camp-client: note: multipath is not enabled yet; using %s only\n",
                  locals.front().c_str());
   }
@@ -324,6 +341,14 @@ int main(int argc, char** argv) {
   t.remote = server.ip();
   t.remote_port = server.port();
   t.iface = 0;
+  if (opt.migrate) {
+    Tuple m = t;
+    const sockdrv::SockAddr& second = drv.local_sockaddr(1);
+    m.local = second.is_wildcard() ? IpAddr{} : second.ip();
+    m.local_port = second.port();
+    m.iface = 1;
+    app.migrate_to = m;
+  }
   const uint64_t start = sockdrv::monotonic_ns();
   quic::Connection* conn = ep.connect(t, start, cc);
   if (!conn) {
@@ -374,5 +399,10 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("(key updates: %llu)\n", static_cast<unsigned long long>(app.key_generation));
-  return hq.all_ok() && app.datagrams_ok() ? 0 : 1;
+  bool migration_ok = true;
+  if (opt.migrate) {
+    migration_ok = app.path_validations > 0;
+    std::printf("migration: %s\n", migration_ok ? "new path validated" : "no validated new path");
+  }
+  return hq.all_ok() && app.datagrams_ok() && migration_ok ? 0 : 1;
 }

@@ -95,6 +95,10 @@ ClientParse parse_client_options(int argc, const char* const* argv, ClientOption
       out->key_update = true;
       continue;
     }
+    if (a == "--migrate") {
+      out->migrate = true;
+      continue;
+    }
     // Everything else takes a value, as "--opt VALUE" or "--opt=VALUE".
     std::string name = a, value;
     bool has_value = false;
@@ -176,6 +180,10 @@ ClientParse parse_client_options(int argc, const char* const* argv, ClientOption
       out->datagrams = n;
     }
   }
+  if (out->migrate && out->paths.size() < 2) {
+    *err = "--migrate needs two --path addresses (it moves from the first to the second)";
+    return ClientParse::kError;
+  }
   if (ca_given && out->insecure) {
     *err = "--ca and --insecure exclude each other";
     return ClientParse::kError;
@@ -221,11 +229,14 @@ std::string client_usage(const char* prog) {
          "  --out DIR         write each body to DIR/<basename of its path> (default: discard)\n"
          "  --path LOCAL_ADDR open a path from this local address, ADDR or ADDR:PORT\n"
          "                    ([v6]:PORT); may repeat (at most 16), but only the first\n"
-         "                    is used until multipath arrives\n"
+         "                    is used until multipath arrives (or --migrate)\n"
          "  --qlog DIR        write a qlog file per connection into DIR\n"
          "  --timeout SEC     give up after SEC seconds (default 30)\n"
          "  --session FILE    resume with the TLS session ticket in FILE, store the new one\n"
          "  --key-update      start a 1-RTT key update once the handshake is confirmed\n"
+         "  --migrate         once 1 MiB has arrived, move the connection from the first --path\n"
+         "                    address to the second (RFC 9000 9.2: new connection ID, path\n"
+         "                    validation); fails unless the new path is validated\n"
          "  --datagram N      offer DATAGRAM frames (RFC 9221) of up to N bytes (0 = off)\n"
          "  --datagrams COUNT after the handshake send COUNT DATAGRAMs (100-1000 bytes) for the\n"
          "                    server to echo, and report them (sent, acked, lost, echoed); fails\n"

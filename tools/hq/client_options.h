@@ -30,6 +30,7 @@ struct ClientOptions {
   double timeout_s = 30;   // --timeout
   std::string session_file;  // --session: TLS ticket to resume with, and to store
   bool key_update = false;   // --key-update: start a key update once the handshake is confirmed
+  bool migrate = false;      // --migrate: move to the second --path address mid-transfer
   uint64_t datagram = 0;     // --datagram N: offer DATAGRAM frames up to N bytes (0 = off)
   // --datagrams COUNT: after the handshake send COUNT DATAGRAMs for the server to echo (0 = none).
   // Implies --datagram kDefaultDatagramFrame when --datagram is not given.
@@ -50,6 +51,7 @@ inline constexpr uint64_t kMaxDatagram = 65535;
 inline constexpr uint64_t kDefaultDatagramFrame = 1200;
 inline constexpr uint64_t kMaxDatagrams = 1'000'000;
 inline constexpr size_t kMaxPaths = 16;
+inline constexpr uint64_t kMigrateAfterBytes = 1 << 20;  // --migrate: bytes received first
 
 std::string client_usage(const char* prog);
 
