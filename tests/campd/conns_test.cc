@@ -19,6 +19,8 @@
 #include <thread>
 
 #include "control/json.h"
+#include "tests/control/json_at.h"
+#include "tests/integration/process_util.h"
 #include "dataplane/quic/conn/quic_endpoint.h"
 #include "drivers/socket/driver.h"
 #include "tests/quic_tls/test_pki.h"
@@ -27,46 +29,26 @@
 namespace camp {
 namespace {
 
-std::string env_or(const char* name, const char* def) {
-  const char* v = std::getenv(name);
-  return v ? v : def;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using camp::testing::env_or;
+using camp::testing::slurp;
 
 void spit(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << data;
 }
 
-// Runs a shell command; stdout and stderr together in *out. The exit status, or -1.
-int run(const std::string& cmd, std::string* out) {
-  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
-  if (!f) return -1;
-  char buf[4096];
-  size_t n;
-  out->clear();
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
-  const int st = pclose(f);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+int run(const std::string& cmd, std::string* out) { return camp::testing::run(cmd, out, true); }
 
 const json::Value* at(const json::Value& v, std::string_view path) { return v.at(path); }
 uint64_t u64(const json::Value& v, std::string_view path) {
-  uint64_t out = UINT64_MAX;
-  const json::Value* p = v.at(path);
-  EXPECT_TRUE(p && p->get_u64(&out)) << path;
-  return out;
+  const std::optional<uint64_t> out = camp::testing::u64_at(v, path);
+  EXPECT_TRUE(out) << path;
+  return out.value_or(UINT64_MAX);
 }
 std::string str(const json::Value& v, std::string_view path) {
-  const json::Value* p = v.at(path);
-  EXPECT_TRUE(p && p->kind() == json::Value::Kind::kString) << path;
-  return p ? p->str() : "";
+  const std::optional<std::string> out = camp::testing::str_at(v, path);
+  EXPECT_TRUE(out) << path;
+  return out.value_or("");
 }
 
 // hq-interop on the one connection; the test reads the flags from its own thread.

@@ -24,6 +24,7 @@
 #include "tests/control/fake_endpoint.h"
 #include "tests/control/fake_worker.h"
 #include "tests/control/json_at.h"
+#include "tests/integration/process_util.h"
 
 extern char** environ;
 
@@ -40,12 +41,7 @@ bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using camp::testing::slurp;
 
 struct Outcome {
   int status = -1;  // exit status; -1 if it did not exit normally in time

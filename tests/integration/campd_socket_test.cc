@@ -19,31 +19,13 @@
 #include <thread>
 
 #include "control/json.h"
+#include "tests/integration/process_util.h"
 
 namespace {
 
-std::string env_or(const char* name, const char* def) {
-  const char* v = std::getenv(name);
-  return v ? v : def;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-int run(const std::string& cmd, std::string* out) {
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return -1;
-  char buf[4096];
-  size_t n;
-  out->clear();
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
-  const int st = pclose(f);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+using camp::testing::env_or;
+using camp::testing::run;
+using camp::testing::slurp;
 
 TEST(CampdSocket, ReflectsCountsAndStopsCleanly) {
   const std::string tag = "camp-sk-" + std::to_string(getpid());

@@ -19,17 +19,25 @@ Tuple tuple_from(const Address& local, const Address& remote) {
   return t;
 }
 
+// Gives the client node a second address with a path of its own to the server.
+sim::Path add_client_address(Harness& h, const Address& a, uint64_t delay_ns, uint64_t rate_bps,
+                             uint32_t queue_packets) {
+  LinkConfig link;
+  link.delay_ns = delay_ns;
+  link.rate_bps = rate_bps;
+  link.queue_packets = queue_packets;
+  EXPECT_TRUE(h.sim.add_address(h.cn, a));
+  const sim::Path p = h.sim.add_path(a, h.srv_addr, link, link);
+  EXPECT_TRUE(p.valid());
+  return p;
+}
+
 // The client moves to a second address (Wi-Fi to cellular) once 1 MB arrived; the old path is cut
 // soon after. Nothing is lost, the new path is validated both ways with fresh connection IDs.
 TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
   Harness h(6 << 20);
   const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
-  LinkConfig link;
-  link.delay_ns = 20 * kMillisecond;
-  link.rate_bps = 50'000'000;
-  link.queue_packets = 500;
-  ASSERT_TRUE(h.sim.add_address(h.cn, cli2));
-  ASSERT_TRUE(h.sim.add_path(cli2, h.srv_addr, link, link).valid());
+  ASSERT_TRUE(add_client_address(h, cli2, 20 * kMillisecond, 50'000'000, 500).valid());
   h.client_proxy.poll_ns = 5 * kMillisecond;
   Connection* c = h.connect();
   ASSERT_NE(c, nullptr);
@@ -65,12 +73,7 @@ TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
 TEST(QuicConnMigration, ServerFollowsNatRebinding) {
   Harness h(4 << 20);
   const Address rebound = Address::v4(198, 18, 0, 2, 50001);
-  LinkConfig link;
-  link.delay_ns = 10 * kMillisecond;
-  link.rate_bps = 100'000'000;
-  link.queue_packets = 1000;
-  ASSERT_TRUE(h.sim.add_address(h.cn, rebound));
-  ASSERT_TRUE(h.sim.add_path(rebound, h.srv_addr, link, link).valid());
+  ASSERT_TRUE(add_client_address(h, rebound, 10 * kMillisecond, 100'000'000, 1000).valid());
   bool rebind = false;
   h.server_proxy.tuple_hook = [&](Tuple& t) {
     if (rebind && t.remote_port == h.cli_addr.port) t.remote_port = rebound.port;
@@ -102,12 +105,7 @@ TEST(QuicConnMigration, ServerFollowsNatRebinding) {
 TEST(QuicConnMigration, FailedValidationFallsBackToOldPath) {
   Harness h(3 << 20);
   const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
-  LinkConfig link;
-  link.delay_ns = 10 * kMillisecond;
-  link.rate_bps = 100'000'000;
-  link.queue_packets = 1000;
-  ASSERT_TRUE(h.sim.add_address(h.cn, cli2));
-  const sim::Path p2 = h.sim.add_path(cli2, h.srv_addr, link, link);
+  const sim::Path p2 = add_client_address(h, cli2, 10 * kMillisecond, 100'000'000, 1000);
   ASSERT_TRUE(p2.valid());
   h.sim.cut_link(p2.ba);  // nothing comes back on the new path
   h.client_proxy.poll_ns = 5 * kMillisecond;
