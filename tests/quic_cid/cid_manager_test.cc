@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "dataplane/quic/cid/cid_issuer.h"
 
 namespace camp::quic {
@@ -324,6 +326,177 @@ TEST(CidManager, IssuerRegistersInTableAndManager) {
   StatelessResetToken t;
   ASSERT_TRUE(rk.token(l->cid.view(), t));
   EXPECT_EQ(t, l->token);
+}
+
+// A manager with multipath on: IDs 0..7 allowed both ways, room for 4 CIDs per path each way.
+CidManager multipath_manager() {
+  CidManager m = with_limit(4);
+  m.set_peer_active_cid_limit(4);
+  m.set_local_max_path_id(7);
+  m.set_peer_max_path_id(7);
+  return m;
+}
+
+// multipath-21 3.4: sending PATH_ABANDON retires the peer's CIDs of the path at once, without
+// PATH_RETIRE_CONNECTION_ID frames; ours stay registered until the retention ends.
+TEST(CidManager, AbandonRetiresPeerKeepsLocal) {
+  CidManager m = multipath_manager();
+  m.set_initial_peer_cid(cid_of(0xaa), nullptr);
+  ASSERT_EQ(m.add_local_cid(1, cid_of(0x11), {}), 0u);
+  ASSERT_EQ(m.add_local_cid(1, cid_of(0x12), {}), 1u);
+  ASSERT_EQ(m.add_local_cid(0, cid_of(0x01), {}), 0u);
+  auto p0 = peer_frame(0, 0, 1, true), p1 = peer_frame(1, 0, 1, true),
+       p2 = peer_frame(2, 0, 1, true), z = peer_frame(1, 0, 0, true);
+  for (PeerFrame* f : {&p0, &p1, &p2, &z}) {
+    const NewCidOutcome o = deliver(m, *f);
+    ASSERT_EQ(o.error, TransportError::NO_ERROR);
+    EXPECT_FALSE(o.ignored);
+    EXPECT_EQ(o.path_id, f->frame.path_id);
+  }
+  // Path 1 in use on peer seq 0; seq 2 is retired by us, so a retirement is owed on path 1.
+  const PeerCid* used = m.pick_fresh_peer_cid(1);
+  ASSERT_NE(used, nullptr);
+  ASSERT_EQ(used->sequence, 0u);
+  ASSERT_EQ(m.retire_peer_cid(1, 2), TransportError::NO_ERROR);
+  ASSERT_EQ(m.pending_retires(), 1u);
+  ASSERT_NE(m.pick_fresh_peer_cid(0), nullptr);  // path 0's second CID, for the reset check
+  EXPECT_TRUE(m.is_stateless_reset(p0.token.data()));
+  EXPECT_FALSE(m.path_closed(1));
+
+  EXPECT_EQ(m.retire_peer_path(1), 2u);  // seqs 0 and 1 were left
+  EXPECT_TRUE(m.path_closed(1));
+  EXPECT_FALSE(m.path_closed(0));
+  // Peer side: gone, no RETIRE owed (not even the one queued before), tokens no longer match.
+  EXPECT_EQ(m.peer_count(1), 0u);
+  EXPECT_EQ(m.find_peer(1, 0), nullptr);
+  EXPECT_EQ(m.pick_fresh_peer_cid(1), nullptr);
+  EXPECT_EQ(m.pending_retires(), 0u);
+  EXPECT_FALSE(m.has_retire_to_send());
+  EXPECT_FALSE(m.next_retire_to_send(true).has_value());
+  EXPECT_FALSE(m.is_stateless_reset(p0.token.data()));
+  EXPECT_TRUE(m.is_stateless_reset(z.token.data()));  // path 0 untouched
+  EXPECT_EQ(m.peer_count(0), 2u);
+  // Our side: kept, still findable, but nothing new is issued on the path.
+  EXPECT_EQ(m.local_count(1), 2u);
+  ASSERT_NE(m.find_local(1, 1), nullptr);
+  EXPECT_EQ(m.find_local(1, 1)->cid, cid_of(0x12));
+  EXPECT_EQ(m.local_cids_wanted(1), 0u);
+  EXPECT_FALSE(m.add_local_cid(1, cid_of(0x13), {}).has_value());
+  EXPECT_EQ(m.local_next_sequence(1), 2u);
+  // Late frames for the path are ignored (multipath-21 4): a new CID is not taken, a retirement
+  // does not remove a CID the peer may still send to.
+  auto late = peer_frame(3, 0, 1, true);
+  const NewCidOutcome o = deliver(m, late);
+  EXPECT_EQ(o.error, TransportError::NO_ERROR);
+  EXPECT_TRUE(o.ignored);
+  EXPECT_EQ(o.path_id, 1u);
+  EXPECT_EQ(m.peer_count(1), 0u);
+  RetireConnectionIdFrame r;
+  r.has_path_id = true;
+  r.path_id = 1;
+  r.sequence_number = 0;
+  const RetireOutcome ro = m.on_retire_connection_id(r, 99);
+  EXPECT_EQ(ro.error, TransportError::NO_ERROR);
+  EXPECT_FALSE(ro.retired);
+  EXPECT_EQ(m.local_count(1), 2u);
+  // Above the maximum is still a violation, abandoned or not.
+  auto high = peer_frame(0, 0, 8, true);
+  EXPECT_EQ(deliver(m, high).error, TransportError::PROTOCOL_VIOLATION);
+
+  // End of retention: our CIDs are handed out for the CidTable, then gone.
+  std::vector<ConnectionId> dropped;
+  EXPECT_EQ(m.forget_local_path(1, [&](const LocalCid& l) { dropped.push_back(l.cid); }), 2u);
+  ASSERT_EQ(dropped.size(), 2u);
+  EXPECT_TRUE((dropped[0] == cid_of(0x11) && dropped[1] == cid_of(0x12)) ||
+              (dropped[0] == cid_of(0x12) && dropped[1] == cid_of(0x11)));
+  EXPECT_EQ(m.local_count(1), 0u);
+  EXPECT_TRUE(m.path_closed(1));
+  // Path 0 is untouched throughout.
+  EXPECT_EQ(m.local_count(0), 1u);
+  EXPECT_EQ(m.local_cids_wanted(0), 3u);
+}
+
+// multipath-21 3.4: an abandoned path ID MUST NOT be reused (it is part of the nonce).
+TEST(CidManager, ClosedPathIdNotReopened) {
+  CidManager m = multipath_manager();
+  ASSERT_TRUE(m.add_local_cid(2, cid_of(0x21), {}).has_value());
+  m.retire_peer_path(2);
+  EXPECT_EQ(m.forget_local_path(2, [](const LocalCid&) {}), 1u);
+  // Neither side may bring path ID 2 back, though its slot is free again.
+  EXPECT_TRUE(m.path_closed(2));
+  EXPECT_EQ(m.local_cids_wanted(2), 0u);
+  EXPECT_FALSE(m.add_local_cid(2, cid_of(0x22), {}).has_value());
+  auto f = peer_frame(0, 0, 2, true);
+  const NewCidOutcome o = deliver(m, f);
+  EXPECT_EQ(o.error, TransportError::NO_ERROR);
+  EXPECT_TRUE(o.ignored);
+  EXPECT_EQ(m.peer_count(2), 0u);
+  EXPECT_EQ(m.local_next_sequence(2), 0u);
+
+  // Abandoning an ID with no state closes it at once; abandon_path closes too.
+  EXPECT_EQ(m.retire_peer_path(5), 0u);
+  EXPECT_TRUE(m.path_closed(5));
+  EXPECT_FALSE(m.add_local_cid(5, cid_of(0x51), {}).has_value());
+  ASSERT_TRUE(m.add_local_cid(3, cid_of(0x31), {}).has_value());
+  m.abandon_path(3, [](const LocalCid&) {});
+  EXPECT_TRUE(m.path_closed(3));
+  EXPECT_FALSE(m.add_local_cid(3, cid_of(0x32), {}).has_value());
+  // Closing out of order and in a run below: 0 and 1 close, the floor passes 0..3.
+  m.set_initial_peer_cid(cid_of(0xaa), nullptr);
+  m.retire_peer_path(0);
+  m.forget_local_path(0, [](const LocalCid&) {});
+  m.forget_local_path(1, [](const LocalCid&) {});
+  for (uint64_t id : {0u, 1u, 2u, 3u, 5u}) EXPECT_TRUE(m.path_closed(id)) << id;
+  m.set_initial_peer_cid(cid_of(0xab), nullptr);  // path 0 is gone for good
+  EXPECT_EQ(m.peer_count(0), 0u);
+  // IDs never abandoned stay usable.
+  for (uint64_t id : {4u, 6u, 7u}) {
+    EXPECT_FALSE(m.path_closed(id)) << id;
+    EXPECT_TRUE(m.add_local_cid(id, cid_of(static_cast<uint8_t>(0x40 + id)), {}).has_value());
+  }
+}
+
+// The record of closed IDs is fixed-size: a close far above the lowest open ID moves its window.
+// A Path still holding state below it stays usable; unused IDs passed over are refused.
+TEST(CidManager, ClosedPathWindowSlides) {
+  CidManager m = multipath_manager();
+  m.set_local_max_path_id(1000);
+  m.set_peer_max_path_id(1000);
+  ASSERT_TRUE(m.add_local_cid(10, cid_of(0x10), {}).has_value());
+  m.forget_local_path(200, [](const LocalCid&) {});
+  EXPECT_TRUE(m.path_closed(200));
+  EXPECT_FALSE(m.path_closed(10));  // holds state: unaffected
+  EXPECT_TRUE(m.add_local_cid(10, cid_of(0x11), {}).has_value());
+  EXPECT_TRUE(m.path_closed(20));   // unused and passed over
+  EXPECT_FALSE(m.path_closed(137)); // inside the window, never closed
+  EXPECT_FALSE(m.path_closed(201));
+  EXPECT_TRUE(m.add_local_cid(137, cid_of(0x37), {}).has_value());
+  m.forget_local_path(10, [](const LocalCid&) {});
+  EXPECT_TRUE(m.path_closed(10));
+  EXPECT_FALSE(m.add_local_cid(10, cid_of(0x12), {}).has_value());
+}
+
+// multipath-21 4.7: PATH_CIDS_BLOCKED's Next Sequence Number may not exceed the next sequence
+// number we would issue on that path.
+TEST(CidManager, NextSequenceForCidsBlocked) {
+  CidManager m = multipath_manager();
+  EXPECT_EQ(m.local_next_sequence(0), 0u);
+  EXPECT_EQ(m.local_next_sequence(3), 0u);
+  for (uint8_t i = 0; i < 3; ++i) ASSERT_EQ(m.add_local_cid(0, cid_of(i + 1), {}), i);
+  ASSERT_EQ(m.add_local_cid(3, cid_of(0x31), {}), 0u);
+  EXPECT_EQ(m.local_next_sequence(0), 3u);
+  EXPECT_EQ(m.local_next_sequence(3), 1u);  // per-path sequence spaces
+  // Retirement frees room but never lowers the next sequence number.
+  RetireConnectionIdFrame r;
+  r.sequence_number = 1;
+  ASSERT_TRUE(m.on_retire_connection_id(r, 0).retired);
+  EXPECT_EQ(m.local_next_sequence(0), 3u);
+  ASSERT_EQ(m.add_local_cid(0, cid_of(9), {}), 3u);
+  EXPECT_EQ(m.local_next_sequence(0), 4u);
+  // Refused issues do not advance it.
+  m.set_peer_active_cid_limit(1);
+  EXPECT_FALSE(m.add_local_cid(3, cid_of(0x32), {}).has_value());
+  EXPECT_EQ(m.local_next_sequence(3), 1u);
 }
 
 }  // namespace

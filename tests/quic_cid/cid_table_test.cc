@@ -105,3 +105,46 @@ TEST(CidTable, SimilarKeys) {
 
 }  // namespace
 }  // namespace camp::quic
+
+namespace camp::quic {
+namespace {
+
+// Every CID keeps the path ID it was inserted with, also when deletions shift it along its probe
+// run; find() is unchanged.
+TEST(CidTable, StoresPathId) {
+  CidTable t(64, 7);
+  SeededRandom r(7);
+  std::vector<ConnectionId> cids;
+  for (uint32_t i = 0; i < 64; ++i) {
+    cids.push_back(random_cid(r, 1 + i % 20));
+    const uint64_t path = i == 63 ? kMaxPathId : i % 5;
+    ASSERT_EQ(t.insert(cids.back().view(), 100 + i, path), CidTableError::kOk);
+  }
+  auto path_of = [](uint32_t i) { return i == 63 ? static_cast<uint32_t>(kMaxPathId) : i % 5; };
+  // Remove every third entry: backward shifts move the survivors.
+  for (uint32_t i = 0; i < 64; i += 3) ASSERT_TRUE(t.erase(cids[i].view()));
+  for (uint32_t i = 0; i < 64; ++i) {
+    const std::optional<CidEntry> e = t.find_entry(cids[i].view());
+    if (i % 3 == 0) {
+      EXPECT_FALSE(e.has_value());
+      continue;
+    }
+    ASSERT_TRUE(e.has_value()) << i;
+    EXPECT_EQ(*e, (CidEntry{100 + i, path_of(i)})) << i;
+    EXPECT_EQ(t.find(cids[i].view()), 100 + i);
+  }
+  // Without a path ID a CID is on path 0; a duplicate keeps its first path ID.
+  const ConnectionId x = random_cid(r, 8);
+  ASSERT_EQ(t.insert(x.view(), 5), CidTableError::kOk);
+  EXPECT_EQ(t.find_entry(x.view()), (CidEntry{5, 0}));
+  EXPECT_EQ(t.insert(x.view(), 6, 3), CidTableError::kDuplicate);
+  EXPECT_EQ(t.find_entry(x.view()), (CidEntry{5, 0}));
+  // Path IDs above 2^32-1 cannot exist (multipath-21 2.1) and would not fit.
+  const ConnectionId y = random_cid(r, 8);
+  EXPECT_EQ(t.insert(y.view(), 7, kMaxPathId + 1), CidTableError::kBadPathId);
+  EXPECT_FALSE(t.find_entry(y.view()).has_value());
+  EXPECT_FALSE(t.find_entry(ByteView()).has_value());
+}
+
+}  // namespace
+}  // namespace camp::quic

@@ -10,28 +10,6 @@ namespace {
 
 using namespace test_conn;
 
-Tuple tuple_from(const Address& local, const Address& remote) {
-  Tuple t;
-  t.local = local.ip;
-  t.local_port = local.port;
-  t.remote = remote.ip;
-  t.remote_port = remote.port;
-  return t;
-}
-
-// Gives the client node a second address with a path of its own to the server.
-sim::Path add_client_address(Harness& h, const Address& a, uint64_t delay_ns, uint64_t rate_bps,
-                             uint32_t queue_packets) {
-  LinkConfig link;
-  link.delay_ns = delay_ns;
-  link.rate_bps = rate_bps;
-  link.queue_packets = queue_packets;
-  EXPECT_TRUE(h.sim.add_address(h.cn, a));
-  const sim::Path p = h.sim.add_path(a, h.srv_addr, link, link);
-  EXPECT_TRUE(p.valid());
-  return p;
-}
-
 // The client moves to a second address (Wi-Fi to cellular) once 1 MB arrived; the old path is cut
 // soon after. Nothing is lost, the new path is validated both ways with fresh connection IDs.
 TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {

@@ -259,3 +259,56 @@ TEST(FramePermissions, EveryKnownTypeIsCovered) {
 
 }  // namespace
 }  // namespace camp::quic
+
+namespace camp::quic {
+namespace {
+
+bool is_multipath_case(uint64_t type) { return type == 0x3e || type == 0x3f || type >= 0x3e75; }
+
+// multipath-21 4: a multipath frame outside 1-RTT is a PROTOCOL_VIOLATION. During the handshake
+// the peer's initial_max_path_id may still be unknown, so having offered it is enough.
+TEST(FrameErrors, MultipathFrameInHandshakeIsProtocolViolation) {
+  FrameParseOptions offered;
+  offered.multipath_offered = true;
+  size_t checked = 0;
+  for (const TypeCase& c : kCases) {
+    if (!is_multipath_case(c.type)) continue;
+    SCOPED_TRACE(testing::Message() << "type 0x" << std::hex << c.type);
+    EXPECT_EQ(err(c.bytes, PacketType::kInitial, offered), kPv);
+    EXPECT_EQ(err(c.bytes, PacketType::kHandshake, offered), kPv);
+    EXPECT_EQ(err(c.bytes, PacketType::kZeroRtt, offered), kPv);
+    // Frame Type for CONNECTION_CLOSE is the refused frame's.
+    Frame f;
+    const std::vector<uint8_t> b = hex(c.bytes);
+    EXPECT_EQ(parse_frame(b.data(), b.size(), PacketType::kHandshake, offered, f).frame_type,
+              c.type);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 10u);  // PATH_ACK, PATH_ACK_ECN and 0x3e75..0x3e7c
+  // Non-multipath frames in the same packets are unaffected by the offer.
+  EXPECT_EQ(err("01", PacketType::kHandshake, offered), kOk);
+  EXPECT_EQ(err("08 00", PacketType::kHandshake, offered), kPv);  // STREAM: RFC 9000 rule
+}
+
+// Not offered by us, or offered but the peer sent no initial_max_path_id: the types mean nothing
+// to this connection, so they are unknown frames (RFC 9000 12.4) in every packet type.
+TEST(FrameErrors, MultipathFrameWithoutNegotiationIsEncodingError) {
+  FrameParseOptions none;
+  FrameParseOptions offered_only;
+  offered_only.multipath_offered = true;
+  const PacketType all[4] = {PacketType::kInitial, PacketType::kHandshake, PacketType::kZeroRtt,
+                             PacketType::kOneRtt};
+  for (const TypeCase& c : kCases) {
+    if (!is_multipath_case(c.type)) continue;
+    SCOPED_TRACE(testing::Message() << "type 0x" << std::hex << c.type);
+    for (PacketType pt : all) EXPECT_EQ(err(c.bytes, pt, none), kEnc);
+    EXPECT_EQ(err(c.bytes, k1Rtt, offered_only), kEnc);  // 1-RTT: negotiation decides
+    FrameParseOptions negotiated = offered_only;
+    negotiated.multipath = true;
+    EXPECT_EQ(err(c.bytes, k1Rtt, negotiated), kOk);
+    EXPECT_EQ(err(c.bytes, PacketType::kHandshake, negotiated), kPv);
+  }
+}
+
+}  // namespace
+}  // namespace camp::quic

@@ -199,7 +199,7 @@ size_t AckTracker::write_ack(uint8_t* buf, size_t cap, TimeNs now, uint64_t ack_
   return written;
 }
 
-void AckTracker::on_ack_sent(TimeNs now, uint64_t our_packet_number) {
+void AckTracker::on_ack_sent(TimeNs now, uint64_t our_packet_number, uint64_t sender_path) {
   unacked_any_ = false;
   unacked_eliciting_ = 0;
   immediate_ = false;
@@ -208,7 +208,7 @@ void AckTracker::on_ack_sent(TimeNs now, uint64_t our_packet_number) {
   written_ = false;
   has_largest_acked_ = true;
   largest_acked_ = written_largest_;
-  records_[next_record_] = {our_packet_number, written_largest_, true};
+  records_[next_record_] = {our_packet_number, sender_path, written_largest_, true};
   next_record_ = (next_record_ + 1) % kAckRecords;
 }
 
@@ -224,9 +224,9 @@ void AckTracker::on_our_ack_acknowledged(uint64_t largest) {
   floor_ = std::max(floor_, largest + 1);
 }
 
-bool AckTracker::on_ack_packet_acked(uint64_t our_packet_number) {
+bool AckTracker::on_ack_packet_acked(uint64_t our_packet_number, uint64_t sender_path) {
   for (AckRecord& r : records_) {
-    if (r.used && r.packet_number == our_packet_number) {
+    if (r.used && r.packet_number == our_packet_number && r.sender_path == sender_path) {
       r.used = false;
       on_our_ack_acknowledged(r.largest);
       return true;

@@ -15,7 +15,7 @@ namespace camp::quic {
 // Ranges remembered per space. A peer that makes more holes than this only loses the oldest
 // ranges (RFC 9000 13.2.3: older ranges may be discarded), never costs memory.
 inline constexpr size_t kMaxAckRanges = 32;
-// ACKs sent whose packet numbers are remembered for on_ack_packet_acked().
+// ACKs sent whose (sending path, packet number) are remembered for on_ack_packet_acked().
 inline constexpr size_t kAckRecords = 16;
 // ack_delay_exponent values above 20 are invalid (RFC 9000 18.2).
 inline constexpr uint64_t kMaxAckDelayExponent = 20;
@@ -79,14 +79,17 @@ class AckTracker {
 
   // The packet our_packet_number carrying the frame from the last write_ack is being sent:
   // clears what is owed and remembers the frame's Largest Acknowledged for that packet.
-  void on_ack_sent(TimeNs now, uint64_t our_packet_number);
+  // sender_path is the path ID whose packet number space our_packet_number belongs to: with
+  // multipath a PATH_ACK for this space may ride in a packet of any path (multipath-21 3.4.3),
+  // and packet numbers repeat across paths, so the record is keyed by both.
+  void on_ack_sent(TimeNs now, uint64_t our_packet_number, uint64_t sender_path = 0);
 
   // The peer acknowledged a packet of ours that carried an ACK whose Largest Acknowledged was
   // largest: stop acknowledging packets <= largest (RFC 9000 13.2.4); they join the floor.
   void on_our_ack_acknowledged(uint64_t largest);
-  // The same, looked up by our packet number among the last kAckRecords ACKs sent. Returns false
-  // when that packet carried no remembered ACK (nothing is pruned then).
-  bool on_ack_packet_acked(uint64_t our_packet_number);
+  // The same, looked up by (sender_path, our packet number) among the last kAckRecords ACKs
+  // sent. Returns false when that packet carried no remembered ACK (nothing is pruned then).
+  bool on_ack_packet_acked(uint64_t our_packet_number, uint64_t sender_path = 0);
 
   // ACK_FREQUENCY (draft section 4): newer sequence numbers replace the threshold, max_ack_delay
   // and reordering threshold.
@@ -148,6 +151,7 @@ class AckTracker {
   TimeNs last_ack_sent_time_ = 0;
   struct AckRecord {
     uint64_t packet_number;
+    uint64_t sender_path;  // path ID of the packet that carried the ACK
     uint64_t largest;
     bool used;
   };

@@ -1,6 +1,8 @@
 #include "dataplane/quic/cid/cid_manager.h"
 
+
 #include <algorithm>
+#include <bit>
 
 namespace camp::quic {
 
@@ -22,6 +24,7 @@ const CidManager::Path* CidManager::find_path(uint64_t path_id) const {
 
 CidManager::Path* CidManager::open_path(uint64_t path_id) {
   if (Path* p = find_path(path_id)) return p;
+  if (closed_record(path_id)) return nullptr;  // never reopened (multipath-21 3.4)
   for (auto& p : paths_) {
     if (!p.open) {
       p = Path{};
@@ -36,7 +39,7 @@ CidManager::Path* CidManager::open_path(uint64_t path_id) {
 // ---- Our CIDs ----
 
 size_t CidManager::local_cids_wanted(uint64_t path_id) const {
-  if (path_id > peer_max_path_id_) return 0;
+  if (path_id > peer_max_path_id_ || path_closed(path_id)) return 0;
   const Path* p = find_path(path_id);
   const size_t limit = static_cast<size_t>(std::min<uint64_t>(peer_limit_, kMaxActiveCids));
   if (!p) return limit;
@@ -86,6 +89,32 @@ size_t CidManager::local_count(uint64_t path_id) const {
   return p ? p->local_count : 0;
 }
 
+uint64_t CidManager::local_next_sequence(uint64_t path_id) const {
+  const Path* p = find_path(path_id);
+  return p ? p->local_next_sequence : 0;
+}
+
+bool CidManager::find_local_by_cid(ByteView cid, uint64_t* path_id, uint64_t* sequence) const {
+  for (const Path& p : paths_) {
+    if (!p.open) continue;
+    for (size_t i = 0; i < p.local_count; ++i) {
+      if (p.local[i].cid.view() == cid) {
+        *path_id = p.id;
+        *sequence = p.local[i].sequence;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+uint64_t CidManager::peer_next_sequence(uint64_t path_id) const {
+  const Path* p = find_path(path_id);
+  if (!p) return 0;
+  // One past the highest sequence number seen: the floor, then the bits above it.
+  return p->seen_floor + static_cast<uint64_t>(std::bit_width(p->seen_bits));
+}
+
 std::optional<NewConnectionIdFrame> CidManager::new_connection_id_frame(uint64_t path_id,
                                                                         uint64_t sequence,
                                                                         bool multipath) const {
@@ -110,8 +139,9 @@ RetireOutcome CidManager::on_retire_connection_id(const RetireConnectionIdFrame&
     return out;
   }
   Path* p = find_path(path_id);
-  // No state for the path: never opened or already abandoned; a late frame is harmless.
-  if (!p) return out;
+  // No state for the path: never opened or already forgotten; a late frame is harmless. On an
+  // abandoned path the peer has retired our CIDs implicitly; they stay until forget_local_path.
+  if (!p || p->abandoned) return out;
   // RFC 9000 19.16: a sequence number we never sent, or the CID the packet itself arrived on.
   if (frame.sequence_number >= p->local_next_sequence ||
       frame.sequence_number == packet_dcid_sequence) {
@@ -162,7 +192,7 @@ void CidManager::remove_peer(Path& p, size_t index) { p.peer[index] = p.peer[--p
 
 void CidManager::set_initial_peer_cid(const ConnectionId& cid, const StatelessResetToken* token) {
   Path* p = open_path(0);
-  if (!p || p->peer_count != 0) return;
+  if (!p || p->abandoned || p->peer_count != 0) return;
   PeerCid& e = p->peer[p->peer_count++];
   e.sequence = 0;
   e.cid = cid;
@@ -187,6 +217,7 @@ NewCidOutcome CidManager::on_new_connection_id(const NewConnectionIdFrame& f) {
   NewCidOutcome out;
   const uint64_t path_id = f.has_path_id ? f.path_id : 0;
   const uint64_t seq = f.sequence_number;
+  out.path_id = path_id;
   if (f.connection_id.size < 1 || f.connection_id.size > kMaxCidLength ||
       f.stateless_reset_token.size != kStatelessResetTokenLength || f.retire_prior_to > seq) {
     out.error = TransportError::FRAME_ENCODING_ERROR;
@@ -194,6 +225,11 @@ NewCidOutcome CidManager::on_new_connection_id(const NewConnectionIdFrame& f) {
   }
   if (config_.peer_cid_zero_length || path_id > local_max_path_id_) {
     out.error = TransportError::PROTOCOL_VIOLATION;
+    return out;
+  }
+  // multipath-21 4: a path ID we cannot process any more is silently ignored.
+  if (path_closed(path_id)) {
+    out.ignored = true;
     return out;
   }
   // CIDs are unique within the connection across path IDs (multipath 5.x); a sequence number
@@ -290,6 +326,47 @@ TransportError CidManager::retire_peer_cid(uint64_t path_id, uint64_t sequence) 
     return TransportError::NO_ERROR;
   }
   return TransportError::INTERNAL_ERROR;
+}
+
+size_t CidManager::retire_peer_path(uint64_t path_id) {
+  Path* p = find_path(path_id);
+  if (!p) {
+    // Nothing of ours to retain: closed at once.
+    mark_closed(path_id);
+    return 0;
+  }
+  const size_t n = p->peer_count;
+  p->peer_count = 0;
+  p->retire_count = 0;
+  p->abandoned = true;
+  return n;
+}
+
+bool CidManager::path_closed(uint64_t path_id) const {
+  const Path* p = find_path(path_id);
+  return p ? p->abandoned : closed_record(path_id);
+}
+
+bool CidManager::closed_record(uint64_t path_id) const {
+  if (path_id < closed_floor_) return true;
+  const uint64_t d = path_id - closed_floor_;
+  return d < 64 && (closed_bits_ >> d & 1);
+}
+
+void CidManager::mark_closed(uint64_t path_id) {
+  if (path_id < closed_floor_) return;
+  if (path_id - closed_floor_ >= 64) {
+    const uint64_t floor = path_id - 63;
+    const uint64_t shift = floor - closed_floor_;
+    closed_bits_ = shift >= 64 ? 0 : closed_bits_ >> shift;
+    closed_floor_ = floor;
+  }
+  closed_bits_ |= uint64_t{1} << (path_id - closed_floor_);
+  // Slide past the closed run at the bottom so the window covers IDs still open.
+  while (closed_bits_ & 1) {
+    closed_bits_ >>= 1;
+    ++closed_floor_;
+  }
 }
 
 bool CidManager::is_stateless_reset(const uint8_t* token) const {

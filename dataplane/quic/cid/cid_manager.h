@@ -47,6 +47,9 @@ struct PeerCid {
 
 struct NewCidOutcome {
   TransportError error = TransportError::NO_ERROR;
+  uint64_t path_id = 0;  // the frame's path ID (0 for NEW_CONNECTION_ID)
+  // The path ID was abandoned: the frame was silently ignored (multipath-21 4).
+  bool ignored = false;
   // A CID some path was sending to was retired by Retire Prior To: that path must switch.
   bool in_use_cid_retired = false;
 };
@@ -88,6 +91,11 @@ class CidManager {
                                         uint64_t packet_dcid_sequence);
   const LocalCid* find_local(uint64_t path_id, uint64_t sequence) const;
   size_t local_count(uint64_t path_id) const;
+  // The sequence number our next CID on `path_id` would get (0 before any): a PATH_CIDS_BLOCKED
+  // whose Next Sequence Number is above it is a PROTOCOL_VIOLATION (multipath-21 4.7).
+  uint64_t local_next_sequence(uint64_t path_id) const;
+  // Which of our CIDs `cid` is (the path ID of a received packet's DCID, multipath-21 3.1).
+  bool find_local_by_cid(ByteView cid, uint64_t* path_id, uint64_t* sequence) const;
 
   // ---- Peer's CIDs ----
   // The peer's handshake SCID (sequence 0, path 0), in use from the start; a server's token comes
@@ -105,6 +113,8 @@ class CidManager {
   // (RFC 9000 10.3.1).
   bool is_stateless_reset(const uint8_t* token) const;
   size_t peer_count(uint64_t path_id) const;
+  // The sequence number we expect the peer's next CID on `path_id` to carry (PATH_CIDS_BLOCKED).
+  uint64_t peer_next_sequence(uint64_t path_id) const;
   const PeerCid* find_peer(uint64_t path_id, uint64_t sequence) const;
 
   // RETIRE_CONNECTION_ID frames owed: take one to send, then report it acked or lost.
@@ -114,15 +124,36 @@ class CidManager {
   size_t pending_retires() const;  // owed, sent or not
   bool has_retire_to_send() const;  // one not yet sent (or lost)
 
-  // Drops every CID of an abandoned path; `f(const LocalCid&)` sees our CIDs first so the caller
-  // can remove them from its CidTable.
+  // ---- Closing a path (multipath-21 3.4) ----
+  // We sent (or are sending) PATH_ABANDON for `path_id`: every CID the peer issued for it is
+  // retired at once, implicitly. The draft asks for no PATH_RETIRE_CONNECTION_ID here (both ends
+  // treat the CIDs as retired on PATH_ABANDON), so none is queued and those still owed on the path
+  // are dropped. Our CIDs on the path stay (the peer may still send on them for 3 PTO, and
+  // forgetting them would make us answer with Stateless Resets, 3.4.2), but no new CID is issued
+  // or accepted for it and the path ID is never opened again. Returns the peer CIDs dropped.
+  size_t retire_peer_path(uint64_t path_id);
+  // The end of an abandoned path's retention: drops our CIDs of `path_id` (and anything left of
+  // the peer's), calling `f(const LocalCid&)` for each of ours so the caller can remove it from
+  // its CidTable, and records the path ID as closed for good. Returns how many of ours there were.
+  template <class F>
+  size_t forget_local_path(uint64_t path_id, F&& f) {
+    size_t n = 0;
+    if (Path* p = find_path(path_id)) {
+      n = p->local_count;
+      for (size_t i = 0; i < n; ++i) f(p->local[i]);
+      *p = Path{};
+    }
+    mark_closed(path_id);
+    return n;
+  }
+  // retire_peer_path and forget_local_path at once.
   template <class F>
   void abandon_path(uint64_t path_id, F&& f) {
-    Path* p = find_path(path_id);
-    if (!p) return;
-    for (size_t i = 0; i < p->local_count; ++i) f(p->local[i]);
-    *p = Path{};
+    forget_local_path(path_id, static_cast<F&&>(f));
   }
+  // PATH_ABANDON was sent or processed for `path_id` (state may still be retained): a path ID
+  // is never reused, and frames naming it are ignored (multipath-21 3.4, 4).
+  bool path_closed(uint64_t path_id) const;
 
  private:
   struct PendingRetire {
@@ -132,6 +163,8 @@ class CidManager {
   struct Path {
     bool open = false;
     uint64_t id = 0;
+    // PATH_ABANDON sent: the peer's CIDs are retired, only ours are kept (retire_peer_path).
+    bool abandoned = false;
     // Ours.
     std::array<LocalCid, 2 * kMaxActiveCids> local{};  // room for CIDs awaiting retirement
     size_t local_count = 0;
@@ -156,6 +189,8 @@ class CidManager {
   void advance_seen_floor(Path& p, uint64_t floor);
   bool queue_retire(Path& p, uint64_t seq);
   void remove_peer(Path& p, size_t index);
+  void mark_closed(uint64_t path_id);
+  bool closed_record(uint64_t path_id) const;
 
   CidManagerConfig config_;
   bool valid_;
@@ -163,6 +198,13 @@ class CidManager {
   uint64_t local_max_path_id_ = 0;
   uint64_t peer_max_path_id_ = 0;
   std::array<Path, kMaxCidPaths> paths_{};
+  // Path IDs closed for good (multipath-21 3.4: MUST NOT be reused): every ID below closed_floor_
+  // that has no Path, and closed_floor_ + i for bit i of closed_bits_. The floor moves up past a
+  // run of closed IDs; a close 64 or more above it pushes the floor along and so also closes the
+  // never-used IDs it passes (refusing an unused path ID is always allowed). Open Paths below the
+  // floor stay usable until they are forgotten.
+  uint64_t closed_floor_ = 0;
+  uint64_t closed_bits_ = 0;
 };
 
 }  // namespace camp::quic

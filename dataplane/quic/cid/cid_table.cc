@@ -44,8 +44,9 @@ size_t CidTable::probe(ByteView cid) const {
   return i;
 }
 
-CidTableError CidTable::insert(ByteView cid, ConnectionHandle handle) {
+CidTableError CidTable::insert(ByteView cid, ConnectionHandle handle, uint64_t path_id) {
   if (cid.size == 0 || cid.size > kMaxCidLength) return CidTableError::kBadLength;
+  if (path_id > kMaxPathId) return CidTableError::kBadPathId;
   const size_t i = probe(cid);
   if (slots_[i].length != 0) return CidTableError::kDuplicate;
   if (size_ == capacity_) return CidTableError::kFull;
@@ -53,6 +54,7 @@ CidTableError CidTable::insert(ByteView cid, ConnectionHandle handle) {
   s.length = static_cast<uint8_t>(cid.size);
   std::memcpy(s.bytes, cid.data, cid.size);
   s.handle = handle;
+  s.path_id = static_cast<uint32_t>(path_id);
   ++size_;
   return CidTableError::kOk;
 }
@@ -62,6 +64,13 @@ std::optional<ConnectionHandle> CidTable::find(ByteView cid) const {
   const Slot& s = slots_[probe(cid)];
   if (s.length == 0) return std::nullopt;
   return s.handle;
+}
+
+std::optional<CidEntry> CidTable::find_entry(ByteView cid) const {
+  if (cid.size == 0 || cid.size > kMaxCidLength) return std::nullopt;
+  const Slot& s = slots_[probe(cid)];
+  if (s.length == 0) return std::nullopt;
+  return CidEntry{s.handle, s.path_id};
 }
 
 bool CidTable::erase(ByteView cid) {

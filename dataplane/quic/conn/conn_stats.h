@@ -27,6 +27,12 @@ struct ConnStats {
   uint64_t path_validation_failures = 0; // timed out (9.3.2: back to the last validated tuple)
   uint64_t path_challenges_answered = 0;
   uint64_t drop_early_migration = 0;     // from a new address before the handshake was confirmed
+  // Multipath (draft-ietf-quic-multipath-21).
+  uint64_t paths_opened = 0;       // path IDs other than 0 that came into use
+  uint64_t paths_abandoned = 0;    // PATH_ABANDON exchanged (sent first or in answer)
+  uint64_t failovers = 0;          // a path went silent: its data went again on the others
+  uint64_t path_status_stale = 0;  // PATH_STATUS_* with an old sequence number, ignored
+  uint64_t drop_unknown_path = 0;  // a packet for a path ID we may not open (limit, closed ID)
   // Packets dropped without closing the connection, by reason.
   uint64_t drop_decrypt = 0;       // AEAD or header protection failed (or keys not yet there)
   uint64_t drop_duplicate = 0;

@@ -68,13 +68,20 @@ class Connection::RecoveryEvents final : public RecoveryObserver {
   void on_packet_acked(PnSpace space, const SentPacket& pkt) override {
     ++c_.stats_.packets_acked;
     c_.log_for(space, p_).settle(pkt.tag, [&](const SentFrame& f) { c_.on_frame_acked(space, f); });
-    c_.ack_for(space, p_).on_ack_packet_acked(pkt.packet_number);
-    if (space == PnSpace::kApplicationData && pkt.packet_number >= c_.app_keys_.phase_first_tx_pn) {
+    if (space != PnSpace::kApplicationData) {
+      c_.ack_for(space, p_).on_ack_packet_acked(pkt.packet_number);
+      return;
+    }
+    // The packet may have carried PATH_ACKs of other paths' spaces (an abandoned path's).
+    for (auto& q : c_.paths_) q->app_ack.on_ack_packet_acked(pkt.packet_number, p_.path_id);
+    if (pkt.packet_number >= p_.phase_first_tx_pn && !c_.app_keys_.phase_tx_acked) {
       c_.app_keys_.phase_tx_acked = true;
+      c_.app_keys_.phase_acked_at = now_;
     }
   }
   void on_packet_lost(PnSpace space, const SentPacket& pkt) override {
     ++c_.stats_.packets_lost;
+    if (space == PnSpace::kApplicationData) ++p_.packets_lost;
     if (c_.qlog_) {
       c_.qlog_->packet_lost(now_, c_.packet_type_of(space), pkt.packet_number,
                             QlogLossTrigger::kTimeThreshold);
@@ -148,6 +155,13 @@ bool Connection::init_common(const ConnectionConfig& cfg, const Tuple& tuple, Ti
   rc.app_ring_capacity = cfg.app_ring_packets;
   rc.seed = cfg.seed;
   rc.pacer_burst_bytes = 10 * cfg_.max_datagram_size;
+  path_rc_ = rc;
+  // Path IDs we allow: bounded by the CID slots (kMaxCidPaths) and the closed-ID bitmap.
+  if (cfg_.local_tp.initial_max_path_id) {
+    cfg_.local_tp.initial_max_path_id =
+        std::min<uint64_t>(*cfg_.local_tp.initial_max_path_id, kMaxCidPaths - 1);
+  }
+  scheduler_ = make_scheduler(cfg_.scheduler);
   const size_t hs_ring = rc.handshake_ring_capacity;
   for (int s = 0; s < kNumPnSpaces; ++s) {
     const bool app = s == static_cast<int>(PnSpace::kApplicationData);
@@ -156,10 +170,7 @@ bool Connection::init_common(const ConnectionConfig& cfg, const Tuple& tuple, Ti
     spaces_[s] = std::make_unique<Space>(app ? 1 : hs_ring, app ? 1 : hs_ring * 8, !app,
                                          hs ? kCryptoBuffer : kSmallCryptoBuffer);
   }
-  auto path = std::make_unique<Path>(rc, cfg.app_ring_packets * cfg.sent_frames_per_packet);
-  path->tuple = tuple;
-  path->app_ack.set_max_ack_delay(cfg_.local_tp.max_ack_delay * kMillisecond);
-  paths_.push_back(std::move(path));
+  make_path(0, tuple, now);
   CidManagerConfig cc;
   cc.local_active_cid_limit = std::min<uint64_t>(cfg_.local_tp.active_connection_id_limit,
                                                  kMaxActiveCids);
@@ -196,6 +207,299 @@ bool Connection::register_local_cid(uint64_t path_id, const ConnectionId& cid) {
   if (shared_.reset_key) shared_.reset_key->token(cid.view(), token);
   if (!cids_->add_local_cid(path_id, cid, token)) return false;
   return registry_.add_cid(*this, cid.view());
+}
+
+// ---- Paths (draft-ietf-quic-multipath-21 3) ----------------------------------------------------
+
+Connection::Path* Connection::find_path(uint32_t path_id) {
+  for (auto& p : paths_) {
+    if (p->path_id == path_id) return p.get();
+  }
+  return nullptr;
+}
+
+const Connection::Path* Connection::find_path(uint32_t path_id) const {
+  return const_cast<Connection*>(this)->find_path(path_id);
+}
+
+Connection::Path& Connection::make_path(uint32_t path_id, const Tuple& tuple, TimeNs now) {
+  PathRecoveryConfig rc = path_rc_;
+  rc.seed += path_id;
+  auto path = std::make_unique<Path>(rc, cfg_.app_ring_packets * cfg_.sent_frames_per_packet);
+  path->path_id = path_id;
+  path->tuple = tuple;
+  path->app_ack.set_max_ack_delay(cfg_.local_tp.max_ack_delay * kMillisecond);
+  if (path_id != 0) {
+    // A path opened after the handshake has only the application space.
+    PathRecovery& r = path->recovery;
+    r.set_has_handshake_keys(true);
+    r.set_handshake_confirmed(true);
+    r.set_peer_completed_address_validation(true);
+    r.discard_space(PnSpace::kInitial, now);
+    r.discard_space(PnSpace::kHandshake, now);
+    if (peer_tp_applied_) r.set_max_ack_delay(peer_tp_.max_ack_delay * kMillisecond);
+  }
+  auto at = std::find_if(paths_.begin(), paths_.end(),
+                         [&](const auto& p) { return p->path_id > path_id; });
+  return **paths_.insert(at, std::move(path));
+}
+
+std::optional<uint32_t> Connection::local_path_of(ByteView dcid) const {
+  for (const auto& p : paths_) {
+    if (p->rx_dcid.view() == dcid) return p->path_id;
+  }
+  uint64_t path_id = 0, sequence = 0;
+  if (cids_->find_local_by_cid(dcid, &path_id, &sequence)) return static_cast<uint32_t>(path_id);
+  return std::nullopt;
+}
+
+size_t Connection::live_paths() const {
+  size_t n = 0;
+  for (const auto& p : paths_) n += path_open(*p) ? 1 : 0;
+  return n;
+}
+
+Connection::OpenPathResult Connection::open_path(const Tuple& tuple, TimeNs now, uint32_t* id_out) {
+  last_now_ = std::max(last_now_, now);
+  if (role_ != Role::kClient || state_ != ConnState::kConfirmed) return OpenPathResult::kNotConfirmed;
+  if (!multipath_) return OpenPathResult::kNotNegotiated;
+  // 2.2: no new path to the handshake address of a server that disabled migration.
+  if (peer_tp_.disable_active_migration) return OpenPathResult::kMigrationDisabled;
+  for (const auto& p : paths_) {
+    if (path_open(*p) && same_four_tuple(p->tuple, tuple)) return OpenPathResult::kSameTuple;
+  }
+  // 3.2.1: path IDs are consumed in order; the smallest one unused that both limits allow.
+  const uint64_t top = std::min(local_max_path_id_, peer_max_path_id_);
+  uint64_t id = 1;
+  while (id <= top && (find_path(static_cast<uint32_t>(id)) || path_id_closed(id))) ++id;
+  if (id > top || paths_.size() >= kMaxCidPaths) {
+    if (peer_max_path_id_ <= local_max_path_id_) paths_blocked_pending_ = true;
+    return OpenPathResult::kNoPathId;
+  }
+  const PeerCid* fresh = cids_->pick_fresh_peer_cid(id);
+  if (!fresh) {
+    // 3.2.2 MAY: tell the server we wait for a CID of this path ID.
+    const PathCidsBlockedFrame f{id, cids_->peer_next_sequence(id)};
+    bool queued = false;
+    for (size_t i = 0; i < n_cids_blocked_; ++i) queued |= cids_blocked_[i] == f;
+    if (!queued && n_cids_blocked_ < cids_blocked_.size()) cids_blocked_[n_cids_blocked_++] = f;
+    return OpenPathResult::kNoCid;
+  }
+  Path& p = make_path(static_cast<uint32_t>(id), tuple, now);
+  p.peer_cid = fresh->cid;
+  p.peer_cid_seq = fresh->sequence;
+  p.validated = false;  // 3.1: the client validates the new path before using it for data
+  ++stats_.paths_opened;
+  start_path_validation(p, now);
+  issue_cids();
+  if (id_out) *id_out = static_cast<uint32_t>(id);
+  return OpenPathResult::kOk;
+}
+
+bool Connection::set_path_status(uint32_t path_id, bool available) {
+  Path* p = find_path(path_id);
+  if (!multipath_ || !p || !path_open(*p)) return false;
+  p->local_backup = !available;
+  ++p->local_status_seq;  // 4.3: a fresh sequence number for each change
+  p->status_pending = true;
+  return true;
+}
+
+void Connection::set_scheduler(SchedulerKind k) {
+  if (!scheduler_ || scheduler_->kind() != k) scheduler_ = make_scheduler(k);
+}
+
+bool Connection::abandon_path(uint32_t path_id, uint64_t error_code, TimeNs now) {
+  last_now_ = std::max(last_now_, now);
+  Path* p = find_path(path_id);
+  if (!multipath_ || !p || !path_open(*p) || live_paths() < 2 || state_ != ConnState::kConfirmed) {
+    return false;
+  }
+  start_abandon(*p, error_code, now);
+  return true;
+}
+
+void Connection::queue_abandon(uint32_t path_id, uint64_t error) {
+  for (size_t i = 0; i < n_abandons_; ++i) {
+    if (abandons_[i].path_id == path_id) return;
+  }
+  if (n_abandons_ < abandons_.size()) abandons_[n_abandons_++] = {path_id, error};
+}
+
+void Connection::start_abandon(Path& p, uint64_t error, TimeNs now) {
+  // 3.4: after PATH_ABANDON the peer's CIDs of the path are retired and nothing more is sent on
+  // it; the frame itself goes on another path.
+  p.abandon_sent = true;
+  p.abandon_error = error;
+  queue_abandon(p.path_id, error);
+  cids_->retire_peer_path(p.path_id);
+  p.peer_cid = ConnectionId();
+  p.challenge_pending = false;
+  p.validation_deadline = p.challenge_resend_at = kNever;
+  p.probes_pending = 0;
+  p.ping_pending = false;
+  requeue_in_flight(p);
+  // State stays 3 PTO so late packets are acknowledged and no stateless reset answers them.
+  p.discard_at = now + 3 * max_pto();
+  for (size_t i = n_responses_; i-- > 0;) {
+    if (responses_[i].path_id == p.path_id) drop_path_response(i);
+  }
+  ++stats_.paths_abandoned;
+  if (live_paths() == 0) {
+    close_transport(TransportError::NO_VIABLE_PATH, 0, "no open path left", now);
+  }
+}
+
+void Connection::requeue_in_flight(Path& p) {
+  // What the path still carries goes again elsewhere; its own recovery no longer matters (an
+  // acknowledgement that comes anyway is one of data already settled, so nothing happens twice).
+  p.app_log.settle_all([&](const SentFrame& f) { on_frame_lost(PnSpace::kApplicationData, f); });
+}
+
+void Connection::drop_path(size_t index) {
+  Path& p = *paths_[index];
+  // 3.4.3: what it had in flight was counted lost at abandon; its CIDs (both ways) go now.
+  cids_->abandon_path(p.path_id, [&](const LocalCid& c) { registry_.remove_cid(*this, c.cid.view()); });
+  paths_.erase(paths_.begin() + static_cast<std::ptrdiff_t>(index));
+  // The ID is gone for good (3.4): let the peer open another in its place.
+  if (multipath_) {
+    ++local_max_path_id_;
+    cids_->set_local_max_path_id(local_max_path_id_);
+    max_path_id_pending_ = true;
+  }
+  if (urgent_next_ >= paths_.size()) urgent_next_ = 0;
+}
+
+size_t Connection::paths(std::span<PathInfo> out) const {
+  size_t i = 0;
+  for (const auto& p : paths_) {
+    if (i < out.size()) {
+      PathInfo& o = out[i];
+      o.path_id = p->path_id;
+      o.tuple = p->tuple;
+      o.validated = p->validated;
+      o.abandoned = !path_open(*p);
+      o.local_backup = p->local_backup;
+      o.peer_backup = p->peer_backup;
+      o.failing = p->failing;
+      o.recovery = &p->recovery;
+      o.packets_sent = p->packets_sent;
+      o.bytes_sent = p->total_bytes_sent;
+      o.packets_received = p->packets_received;
+      o.bytes_received = p->total_bytes_received;
+      o.stream_bytes_sent = p->stream_bytes_sent;
+      o.packets_lost = p->packets_lost;
+      o.last_ack_time = p->last_ack_time;
+    }
+    ++i;
+  }
+  return i;
+}
+
+const PathRecovery* Connection::recovery_of(uint32_t path_id) const {
+  const Path* p = find_path(path_id);
+  return p ? &p->recovery : nullptr;
+}
+
+Connection::Path* Connection::carrier_path() {
+  // Lowest path ID that may carry data and answers; else any that can send at all.
+  Path* any = nullptr;
+  for (auto& p : paths_) {
+    if (!path_sendable(*p)) continue;
+    if (path_data_ok(*p) && !p->failing) return p.get();
+    if (!any) any = p.get();
+  }
+  return any;
+}
+
+const Connection::Path* Connection::carrier_path() const {
+  return const_cast<Connection*>(this)->carrier_path();
+}
+
+// Per-path work that goes out whatever the window: probes, path validation, a due ACK.
+bool Connection::path_urgent(const Path& p, TimeNs now) const {
+  if (p.probes_pending > 0 || p.ping_pending || path_frames_pending(p)) return true;
+  return p.app_ack.ack_pending() && p.app_ack.should_send_ack(now);
+}
+
+// ACKs owed for paths that cannot send themselves (abandoned, or no CID): the carrier takes them.
+bool Connection::other_path_acks_due(const Path& carrier) const {
+  for (const auto& q : paths_) {
+    if (q.get() != &carrier && !path_sendable(*q) && q->app_ack.ack_pending()) return true;
+  }
+  return false;
+}
+
+bool Connection::data_work_pending() const {
+  return app_data_pending() || control_pending() || streams_->has_pending_control() ||
+         space(PnSpace::kApplicationData).crypto_tx.has_pending();
+}
+
+size_t Connection::data_candidates(PathView* out, uint8_t* index, TimeNs now) const {
+  size_t n = 0;
+  for (size_t i = 0; i < paths_.size() && n < kMaxCidPaths; ++i) {
+    const Path& p = *paths_[i];
+    if (!path_data_ok(p) || amplification_blocked(p)) continue;
+    PathView& v = out[n];
+    const RttEstimator& rtt = p.recovery.rtt();
+    v.path_id = p.path_id;
+    v.smoothed_rtt = rtt.smoothed();
+    v.min_rtt = rtt.min();
+    v.cwnd = p.recovery.cc().cwnd();
+    v.bytes_in_flight = p.recovery.bytes_in_flight();
+    v.delivery_rate = p.recovery.sampler().sample().delivery_rate;
+    v.packets_lost = p.packets_lost;
+    v.last_ack_age = p.last_ack_time == kNever || p.last_ack_time > now ? 0 : now - p.last_ack_time;
+    v.available = !p.local_backup && !p.peer_backup && !p.failing;
+    v.backup = !v.available;
+    v.can_send = p.recovery.can_send(cfg_.max_datagram_size) &&
+                 (p.pacing_wake == kNever || p.pacing_wake <= now);
+    index[n++] = static_cast<uint8_t>(i);
+  }
+  return n;
+}
+
+Connection::Path* Connection::pick_send_path(TimeNs now) {
+  build_data_ok_ = true;
+  if (paths_.size() == 1) return path_sendable(*paths_[0]) ? paths_[0].get() : nullptr;
+  PathView views[kMaxCidPaths];
+  uint8_t index[kMaxCidPaths];
+  const size_t k = data_candidates(views, index, now);
+  // The pacer has the last word on who may send data now.
+  for (size_t i = 0; i < k; ++i) {
+    if (!views[i].can_send) continue;
+    Path& p = *paths_[index[i]];
+    const TimeNs t = p.recovery.next_send_time(now, cfg_.max_datagram_size);
+    p.pacing_wake = t > now ? t : kNever;
+    if (t > now) views[i].can_send = false;
+  }
+  // 1. Per-path work, round robin so that no path starves another.
+  const Path* carrier = carrier_path();
+  const size_t n = paths_.size();
+  for (size_t j = 0; j < n; ++j) {
+    const size_t i = (urgent_next_ + j) % n;
+    Path& p = *paths_[i];
+    if (!path_sendable(p) || amplification_blocked(p)) continue;
+    if (path_urgent(p, now) || (&p == carrier && other_path_acks_due(p))) {
+      urgent_next_ = (i + 1) % n;
+      // It carries data too when it is a path the scheduler could pick now (backup paths only
+      // when no available one is alive).
+      bool any_available = false;
+      for (size_t c = 0; c < k; ++c) any_available |= views[c].available;
+      build_data_ok_ = false;
+      for (size_t c = 0; c < k; ++c) {
+        if (index[c] == i && views[c].can_send && (views[c].available || !any_available)) {
+          build_data_ok_ = true;
+        }
+      }
+      return &p;
+    }
+  }
+  // 2. Data and control frames: where the scheduler says.
+  if (!data_work_pending()) return nullptr;
+  std::optional<size_t> pick = scheduler_->pick_path({views, k});
+  if (!pick) return nullptr;
+  return paths_[index[*pick]].get();
 }
 
 bool Connection::start_tls(TimeNs now) {
@@ -380,6 +684,21 @@ bool Connection::apply_peer_transport_parameters(TimeNs now) {
       cids_->set_initial_peer_reset_token(*peer_tp_.stateless_reset_token);
     }
   }
+  if (peer_tp_.initial_max_path_id) {
+    // draft-ietf-quic-multipath-21 2.1: multipath needs connection IDs both ways.
+    if (paths_[0]->peer_cid.length == 0) {
+      close_transport(TransportError::PROTOCOL_VIOLATION, 0,
+                      "initial_max_path_id with a zero-length connection ID", now);
+      return false;
+    }
+    if (cfg_.local_tp.initial_max_path_id) {
+      multipath_ = true;
+      local_max_path_id_ = *cfg_.local_tp.initial_max_path_id;
+      peer_max_path_id_ = *peer_tp_.initial_max_path_id;
+      cids_->set_local_max_path_id(local_max_path_id_);
+      cids_->set_peer_max_path_id(peer_max_path_id_);
+    }
+  }
   streams_->on_peer_transport_parameters(peer_tp_);
   cids_->set_peer_active_cid_limit(peer_tp_.active_connection_id_limit);
   const DurationNs mad = peer_tp_.max_ack_delay * kMillisecond;
@@ -429,15 +748,25 @@ void Connection::discard_space(PnSpace s, TimeNs now) {
 }
 
 void Connection::issue_cids() {
+  // Path 0 and open paths get the peer's active_connection_id_limit; each unused path ID one CID,
+  // so the client can open it (draft-ietf-quic-multipath-21 3.2.1), IDs in order.
+  const uint64_t top = multipath_ ? peer_max_path_id_ : 0;
   ConnectionId cid;
-  while (cids_->local_cids_wanted(0) > 0 && pending_new_cids_.size() < kMaxActiveCids) {
-    if (!new_local_cid(cid)) return;
-    StatelessResetToken token{};
-    if (shared_.reset_key) shared_.reset_key->token(cid.view(), token);
-    std::optional<uint64_t> seq = cids_->add_local_cid(0, cid, token);
-    if (!seq) return;
-    if (!registry_.add_cid(*this, cid.view())) return;
-    pending_new_cids_.push_back(*seq);
+  for (uint64_t id = 0; id <= top; ++id) {
+    if (path_id_closed(id)) continue;
+    const Path* p = find_path(static_cast<uint32_t>(id));
+    if (p && !path_open(*p)) continue;
+    size_t want = cids_->local_cids_wanted(id);
+    if (!p && id != 0) want = cids_->local_count(id) == 0 ? std::min<size_t>(want, 1) : 0;
+    for (; want > 0 && pending_new_cids_.size() < 4 * kMaxActiveCids; --want) {
+      if (!new_local_cid(cid)) return;
+      StatelessResetToken token{};
+      if (shared_.reset_key) shared_.reset_key->token(cid.view(), token);
+      std::optional<uint64_t> seq = cids_->add_local_cid(id, cid, token);
+      if (!seq) return;
+      if (!registry_.add_cid(*this, cid.view())) return;
+      pending_new_cids_.push_back({static_cast<uint32_t>(id), *seq});
+    }
   }
 }
 
@@ -449,16 +778,28 @@ void Connection::on_datagram(uint8_t* data, size_t len, const Tuple& tuple, Time
   ++stats_.packets_received;
   stats_.bytes_received += len;
   rx_datagram_len_ = len;
-  Path& path = *paths_[0];
-  if (same_four_tuple(tuple, path.tuple)) {
-    path.bytes_received += len;
-    if (role_ == Role::kServer && !path.validated) path.recovery.set_amplification_blocked(false, now);
+  // Which path: the path ID of the CID a short header carries (long headers are the handshake's,
+  // on path 0). A CID of a path ID not open yet makes a new path once its packet decrypts (3.1).
+  uint32_t path_id = 0;
+  Path* path = paths_[0].get();
+  if (multipath_ && (data[0] & 0x80) == 0 && len > local_scid_.length) {
+    if (std::optional<uint32_t> id = local_path_of(ByteView(data + 1, local_scid_.length))) {
+      path_id = *id;
+      path = find_path(path_id);
+    }
+  }
+  if (path && same_four_tuple(tuple, path->tuple)) {
+    path->bytes_received += len;
+    if (role_ == Role::kServer && !path->validated) {
+      path->recovery.set_amplification_blocked(false, now);
+    }
   }
   size_t off = 0;
   ConnectionId first_dcid;
   bool first = true;
   while (off < len && state_ != ConnState::kClosed) {
-    const size_t used = on_packet(data + off, len - off, tuple, now, path, first, first_dcid);
+    const size_t used =
+        on_packet(data + off, len - off, tuple, now, path, path_id, first, first_dcid);
     if (used == 0) break;
     off += used;
     first = false;
@@ -466,8 +807,9 @@ void Connection::on_datagram(uint8_t* data, size_t len, const Tuple& tuple, Time
   if (state_ == ConnState::kClosing) close_send_pending_ = true;  // answer with the close again
 }
 
-size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now, Path& path,
-                             bool first, ConnectionId& first_dcid) {
+size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now,
+                             Path* path_in, uint32_t path_id, bool first,
+                             ConnectionId& first_dcid) {
   PacketHeader h;
   const HeaderStatus hs = parse_packet_header(data, len, local_scid_.length, h);
   if (hs != HeaderStatus::kOk) {
@@ -503,7 +845,10 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
   }
   const PnSpace s = space_of(h.type);
   Space& sp = space(s);
-  AckTracker& ack = ack_for(s, path);
+  if (s != PnSpace::kApplicationData) {
+    path_in = paths_[0].get();
+    path_id = path_in->path_id;
+  }
   OpenedPacket op;
   uint8_t* pkt = data;
   const size_t pkt_len = h.packet_length;
@@ -513,7 +858,10 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
       if (check_stateless_reset(data, pkt_len)) on_stateless_reset(now);
       return pkt_len;
     }
-    if (!decrypt_short(pkt, pkt_len, h.pn_offset, ack.largest_received(), op, now)) {
+    uint64_t fresh_phase = UINT64_MAX;  // a path not open yet has seen no key phase
+    uint64_t& phase = path_in ? path_in->phase_first_rx_pn : fresh_phase;
+    const int64_t largest = path_in ? path_in->app_ack.largest_received() : -1;
+    if (!decrypt_short(pkt, pkt_len, h.pn_offset, largest, phase, path_id, op, now)) {
       ++stats_.drop_decrypt;
       if (check_stateless_reset(data, pkt_len)) on_stateless_reset(now);
       if (qlog_) qlog_->packet_dropped(now, h, pkt_len, "decryption_failure");
@@ -523,6 +871,29 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
       close_transport(TransportError::PROTOCOL_VIOLATION, 0, "reserved bits set", now);
       return 0;
     }
+    if (!path_in) {
+      // draft-ietf-quic-multipath-21 3.1: a packet of an unused path ID that decrypts opens the
+      // path on the server, which validates the client there before sending it data.
+      if (role_ != Role::kServer || state_ != ConnState::kConfirmed ||
+          path_id > local_max_path_id_ || path_id_closed(path_id) ||
+          paths_.size() >= kMaxCidPaths) {
+        ++stats_.drop_unknown_path;
+        return pkt_len;
+      }
+      Path& np = make_path(path_id, tuple, now);
+      np.phase_first_rx_pn = fresh_phase;
+      np.validated = false;
+      np.bytes_received = rx_datagram_len_;
+      np.rx_dcid = ConnectionId(h.dcid);
+      if (const PeerCid* fresh = cids_->pick_fresh_peer_cid(path_id)) {
+        np.peer_cid = fresh->cid;
+        np.peer_cid_seq = fresh->sequence;
+      }
+      ++stats_.paths_opened;
+      start_path_validation(np, now);
+      issue_cids();
+      path_in = &np;
+    }
   } else {
     if (h.version != kQuicVersion1) return 0;
     if (sp.discarded || !sp.rx.ready) {
@@ -530,7 +901,7 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
       return pkt_len;
     }
     if (unprotect_packet(*shared_.imb, sp.rx.aead, sp.rx.hp, {pkt, pkt_len}, h.pn_offset,
-                         ack.largest_received(), op) != CryptoStatus::ok) {
+                         sp.ack.largest_received(), op) != CryptoStatus::ok) {
       ++stats_.drop_decrypt;
       if (qlog_) qlog_->packet_dropped(now, h, pkt_len, "decryption_failure");
       return pkt_len;
@@ -541,11 +912,13 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
     }
     if (role_ == Role::kClient && !peer_scid_known_) {
       // The server's first packet fixes its connection ID (RFC 9000 7.2).
-      path.peer_cid = ConnectionId(h.scid);
-      cids_->set_initial_peer_cid(path.peer_cid, nullptr);
+      path_in->peer_cid = ConnectionId(h.scid);
+      cids_->set_initial_peer_cid(path_in->peer_cid, nullptr);
       peer_scid_known_ = true;
     }
   }
+  Path& path = *path_in;
+  AckTracker& ack = ack_for(s, path);
   if (ack.is_duplicate(op.packet_number)) {
     ++stats_.drop_duplicate;
     return pkt_len;
@@ -562,6 +935,8 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
                            ByteView(pkt + op.header_len, op.payload_len));
   }
   ++stats_.packets_decrypted;
+  ++path.packets_received;
+  path.total_bytes_received += pkt_len;
   RxFrames rx;
   process_frames(s, h.type, pkt + op.header_len, op.payload_len, path, h.dcid, tuple, now, rx);
   if (state_ == ConnState::kClosed) return 0;
@@ -569,7 +944,7 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
   if (s == PnSpace::kApplicationData) {
     // RFC 9000 9.3: only the highest-numbered non-probing packet moves the path; a probe from
     // elsewhere gets its PATH_RESPONSE there and changes nothing else.
-    if (from_elsewhere && largest && rx.non_probing && role_ == Role::kServer) {
+    if (from_elsewhere && largest && rx.non_probing && role_ == Role::kServer && path_open(path)) {
       on_peer_address_change(path, tuple, h.dcid, now);
     } else if (!from_elsewhere && largest && !(path.rx_dcid.view() == h.dcid)) {
       path.rx_dcid = ConnectionId(h.dcid);
@@ -590,7 +965,8 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
 }
 
 bool Connection::decrypt_short(uint8_t* pkt, size_t len, size_t pn_offset, int64_t largest,
-                               OpenedPacket& out, TimeNs now) {
+                               uint64_t& phase_first_rx_pn, uint32_t path_id, OpenedPacket& out,
+                               TimeNs now) {
   ImbManager& m = *shared_.imb;
   Space& sp = space(PnSpace::kApplicationData);
   UnprotectedPacketNumber upn;
@@ -615,38 +991,47 @@ bool Connection::decrypt_short(uint8_t* pkt, size_t len, size_t pn_offset, int64
   out.packet_number = pn;
   out.header_len = header_len;
   out.payload_len = len - header_len - kAeadTagLen;
+  // The nonce mixes in the path ID (draft-ietf-quic-multipath-21 2.4; 0 is plain RFC 9001).
   if (phase == current_phase) {
-    if (open_payload(m, sp.rx.aead, packet, header_len, pn) == CryptoStatus::ok) return true;
+    if (open_payload(m, sp.rx.aead, packet, header_len, pn, path_id) == CryptoStatus::ok) {
+      phase_first_rx_pn = std::min(phase_first_rx_pn, pn);
+      return true;
+    }
     restore();
     return false;
   }
-  // The other phase: an older packet under the previous keys, or the peer's key update.
-  if (app_keys_.have_prev && pn < app_keys_.phase_first_rx_pn) {
-    if (open_payload(m, app_keys_.rx_prev.aead, packet, header_len, pn) == CryptoStatus::ok) {
+  // The other phase: an older packet under the previous keys, or the peer's key update. Each
+  // path has its own packet numbers, so "older" is judged per path: one that has not seen the
+  // current phase yet (MAX) still gets the previous keys.
+  if (app_keys_.have_prev && pn < phase_first_rx_pn) {
+    if (open_payload(m, app_keys_.rx_prev.aead, packet, header_len, pn, path_id) ==
+        CryptoStatus::ok) {
       return true;
     }
     restore();
     return false;
   }
   if (!app_keys_.rx_next.ready ||
-      open_payload(m, app_keys_.rx_next.aead, packet, header_len, pn) != CryptoStatus::ok) {
+      open_payload(m, app_keys_.rx_next.aead, packet, header_len, pn, path_id) !=
+          CryptoStatus::ok) {
     restore();
     return false;
   }
-  roll_rx_keys(pn, now);
+  roll_rx_keys(phase_first_rx_pn, pn, now);
   return true;
 }
 
-void Connection::roll_rx_keys(uint64_t first_pn, TimeNs now) {
+void Connection::roll_rx_keys(uint64_t& phase_first_rx_pn, uint64_t first_pn, TimeNs now) {
   Space& sp = space(PnSpace::kApplicationData);
   app_keys_.rx_prev.aead = sp.rx.aead;
   app_keys_.rx_prev.ready = true;
   app_keys_.have_prev = true;
-  app_keys_.prev_discard_at = now + 3 * pto(*paths_[0]);  // RFC 9001 6.5
+  app_keys_.prev_discard_at = now + 3 * max_pto();  // RFC 9001 6.5; multipath 2.5
   sp.rx.aead = app_keys_.rx_next.aead;
   app_keys_.rx_secret = app_keys_.rx_next_secret;
   app_keys_.rx_keys = app_keys_.rx_next_keys;
-  app_keys_.phase_first_rx_pn = first_pn;
+  for (auto& p : paths_) p->phase_first_rx_pn = UINT64_MAX;
+  phase_first_rx_pn = first_pn;
   ++rx_gen_;
   prepare_next_rx_keys();
   if (tx_gen_ < rx_gen_) {
@@ -670,7 +1055,7 @@ bool Connection::update_tx_keys() {
   app_keys_.tx_keys = next;
   ++tx_gen_;
   ++stats_.key_updates;
-  app_keys_.phase_first_tx_pn = paths_[0]->next_pn;
+  for (auto& p : paths_) p->phase_first_tx_pn = p->next_pn;
   app_keys_.phase_tx_acked = false;
   app_keys_.phase_packets = 0;
   return true;
@@ -682,6 +1067,8 @@ bool Connection::initiate_key_update() {
   if (state_ != ConnState::kConfirmed || !app_keys_.phase_tx_acked || tx_gen_ != rx_gen_) {
     return false;
   }
+  // draft-ietf-quic-multipath-21 2.5: 3x the largest PTO after the previous update was acked.
+  if (multipath_ && last_now_ < app_keys_.phase_acked_at + 3 * max_pto()) return false;
   if (!update_tx_keys()) return false;
   if (qlog_) qlog_->key_updated(0, role_ == Role::kClient ? QlogKeyType::kClient1RttSecret
                                                           : QlogKeyType::kServer1RttSecret,
@@ -750,6 +1137,8 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
   FrameParseOptions opts;
   opts.local_role = role_;
   opts.max_datagram_frame_size = cfg_.local_tp.max_datagram_frame_size.value_or(0);
+  opts.multipath = multipath_;
+  opts.multipath_offered = cfg_.local_tp.initial_max_path_id.has_value();
   FrameReader rd(payload, len, type, opts);
   Frame fr;
   while (rd.next(fr)) {
@@ -788,14 +1177,19 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
     } else if (auto* f = std::get_if<NewTokenFrame>(&fr)) {
       if (observer_) observer_->on_new_token({f->token.data, f->token.size});
     } else if (auto* f = std::get_if<NewConnectionIdFrame>(&fr)) {
+      // Frames of a path ID already closed are ignored (draft-ietf-quic-multipath-21 4).
+      if (path_id_closed(f->path_id) && f->path_id <= local_max_path_id_) continue;
       const NewCidOutcome o = cids_->on_new_connection_id(*f);
       err = o.error;
-      if (err == TransportError::NO_ERROR && o.in_use_cid_retired) switch_peer_cid(path);
+      Path* target = find_path(static_cast<uint32_t>(f->path_id));
+      if (err == TransportError::NO_ERROR && o.in_use_cid_retired && target) {
+        switch_peer_cid(*target);
+      }
     } else if (auto* f = std::get_if<RetireConnectionIdFrame>(&fr)) {
-      uint64_t seq = UINT64_MAX;
-      for (uint64_t i = 0, n = cids_->local_count(0) + 16; i < n; ++i) {
-        const LocalCid* c = cids_->find_local(0, i);
-        if (c && c->cid.view() == dcid) seq = i;
+      if (path_id_closed(f->path_id) && f->path_id <= local_max_path_id_) continue;
+      uint64_t seq = UINT64_MAX, dcid_path = 0;
+      if (!cids_->find_local_by_cid(dcid, &dcid_path, &seq) || dcid_path != f->path_id) {
+        seq = UINT64_MAX;  // the carrying packet's CID is of another path: it cannot be this one
       }
       const RetireOutcome o = cids_->on_retire_connection_id(*f, seq);
       err = o.error;
@@ -803,8 +1197,19 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
         registry_.remove_cid(*this, o.cid.view());
         issue_cids();
       }
+    } else if (auto* f = std::get_if<PathAbandonFrame>(&fr)) {
+      err = on_path_abandon(*f, now);
+    } else if (auto* f = std::get_if<PathStatusFrame>(&fr)) {
+      err = on_path_status(*f);
+    } else if (auto* f = std::get_if<MaxPathIdFrame>(&fr)) {
+      err = on_max_path_id(*f);
+    } else if (auto* f = std::get_if<PathsBlockedFrame>(&fr)) {
+      // 4.7: informational; a value above what we allowed is a violation.
+      if (f->maximum_path_id > local_max_path_id_) err = TransportError::PROTOCOL_VIOLATION;
+    } else if (auto* f = std::get_if<PathCidsBlockedFrame>(&fr)) {
+      err = on_path_cids_blocked(*f);
     } else if (auto* f = std::get_if<PathChallengeFrame>(&fr)) {
-      queue_path_response(from, f->data);
+      queue_path_response(path.path_id, from, f->data);
     } else if (auto* f = std::get_if<PathResponseFrame>(&fr)) {
       on_path_response(path, f->data, now);
     } else if (auto* f = std::get_if<ConnectionCloseFrame>(&fr)) {
@@ -830,9 +1235,10 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
 }
 
 bool Connection::switch_peer_cid(Path& path) {
-  const PeerCid* fresh = cids_->pick_fresh_peer_cid(0);
+  // draft-ietf-quic-multipath-21 3.2.2: only to another CID of the same path ID.
+  const PeerCid* fresh = cids_->pick_fresh_peer_cid(path.path_id);
   if (!fresh) return false;
-  cids_->retire_peer_cid(0, path.peer_cid_seq);
+  cids_->retire_peer_cid(path.path_id, path.peer_cid_seq);
   path.peer_cid = fresh->cid;
   path.peer_cid_seq = fresh->sequence;
   return true;
@@ -935,17 +1341,22 @@ void Connection::on_path_validation_timeout(Path& path, TimeNs now) {
     path.validated = true;
     return;
   }
+  if (multipath_ && live_paths() > 1) {
+    // draft-ietf-quic-multipath-21 3.1: a path that failed validation is closed explicitly.
+    start_abandon(path, path_abandon_error::kPathUnstableOrPoor, now);
+    return;
+  }
   // No valid path left (8.2.4): the connection ends silently.
   close_info_.closed = true;
   close_info_.reason = "path validation failed";
   finish(now);
 }
 
-void Connection::queue_path_response(const Tuple& tuple, uint64_t data) {
-  // 8.2.2: answer each challenge on the path it came on. A peer may challenge faster than we
-  // answer: the oldest of a bounded set gives way.
+void Connection::queue_path_response(uint32_t path_id, const Tuple& tuple, uint64_t data) {
+  // 8.2.2: answer each challenge on the path it came on (and, multipath 3.1, with a CID of the
+  // same path ID). A peer may challenge faster than we answer: the oldest gives way.
   if (n_responses_ == responses_.size()) drop_path_response(0);
-  responses_[n_responses_++] = {tuple, data, 3 * rx_datagram_len_};
+  responses_[n_responses_++] = {path_id, tuple, data, 3 * rx_datagram_len_};
   ++stats_.path_challenges_answered;
 }
 
@@ -955,21 +1366,37 @@ void Connection::drop_path_response(size_t i) {
 }
 
 bool Connection::path_frames_pending(const Path& path) const {
-  return path.challenge_pending || path_response_due(path.tuple);
+  return path.challenge_pending || path_response_due(path);
 }
 
-bool Connection::path_response_due(const Tuple& tuple) const {
+bool Connection::path_response_due(const Path& path) const {
   for (size_t i = 0; i < n_responses_; ++i) {
-    if (same_four_tuple(responses_[i].tuple, tuple)) return true;
+    if (responses_[i].path_id == path.path_id && same_four_tuple(responses_[i].tuple, path.tuple)) {
+      return true;
+    }
   }
   return false;
 }
 
-size_t Connection::build_probe_response(uint8_t* buf, size_t limit, Path& path, Tuple* tuple,
+// A PATH_RESPONSE owed to a 4-tuple other than its path's current one (a probe, RFC 9000 9.1).
+size_t Connection::build_probe_response(uint8_t* buf, size_t limit, Path*& out_path, Tuple* tuple,
                                         TimeNs now) {
   size_t i = 0;
-  while (i < n_responses_ && same_four_tuple(responses_[i].tuple, path.tuple)) ++i;
-  if (i == n_responses_ || !space(PnSpace::kApplicationData).tx.ready) return 0;
+  Path* found = nullptr;
+  for (; i < n_responses_; ++i) {
+    Path* p = find_path(responses_[i].path_id);
+    if (!p || !path_sendable(*p)) {
+      drop_path_response(i--);
+      continue;
+    }
+    if (!same_four_tuple(responses_[i].tuple, p->tuple)) {
+      found = p;
+      break;
+    }
+  }
+  if (!found || !space(PnSpace::kApplicationData).tx.ready) return 0;
+  Path& path = *found;
+  out_path = found;
   // 8.2.2: padded to 1200 bytes, within 3x of what arrived from an address never validated.
   const Tuple to = responses_[i].tuple;
   limit = std::min(limit, responses_[i].budget);
@@ -987,7 +1414,20 @@ size_t Connection::build_probe_response(uint8_t* buf, size_t limit, Path& path, 
   return n;
 }
 
-void Connection::on_ack_frame(PnSpace s, const AckFrame& f, Path& path, TimeNs now) {
+void Connection::on_ack_frame(PnSpace s, const AckFrame& f, Path& arrival, TimeNs now) {
+  // draft-ietf-quic-multipath-21 2.3, 4.1: ACK is path 0's, PATH_ACK names its path; one of a
+  // path already abandoned is ignored, one above the IDs we allowed is a violation.
+  Path* target = &arrival;
+  if (s == PnSpace::kApplicationData && multipath_) {
+    if (f.is_path_ack && f.path_id > local_max_path_id_) {
+      close_transport(TransportError::PROTOCOL_VIOLATION, frame_type_of(Frame(f)),
+                      "PATH_ACK for a path ID above the maximum", now);
+      return;
+    }
+    target = find_path(static_cast<uint32_t>(f.is_path_ack ? f.path_id : 0));
+    if (!target || !path_open(*target)) return;
+  }
+  Path& path = *target;
   AckRange ranges[64];
   size_t n = 0;
   AckRangeIterator it = f.ranges();
@@ -1003,14 +1443,21 @@ void Connection::on_ack_frame(PnSpace s, const AckFrame& f, Path& path, TimeNs n
   const AckOutcome out =
       path.recovery.on_ack_received(s, {ranges, n}, delay, now, ev, f.has_ecn ? &f.ecn : nullptr);
   if (out.error == RecoveryError::kAckOfUnsentPacket) {
-    close_transport(TransportError::PROTOCOL_VIOLATION, frame_type::ACK,
+    close_transport(TransportError::PROTOCOL_VIOLATION, frame_type_of(Frame(f)),
                     "ACK of a packet never sent", now);
     return;
   }
-  Space& sp = space(s);
-  if (!sp.has_largest_acked || f.largest_acknowledged > sp.largest_acked) {
-    sp.largest_acked = f.largest_acknowledged;
-    sp.has_largest_acked = true;
+  const bool app = s == PnSpace::kApplicationData;
+  uint64_t& largest = app ? path.largest_acked : space(s).largest_acked;
+  bool& has_largest = app ? path.has_largest_acked : space(s).has_largest_acked;
+  if (!has_largest || f.largest_acknowledged > largest) {
+    largest = f.largest_acknowledged;
+    has_largest = true;
+  }
+  if (out.newly_acked && app) {
+    path.last_ack_time = now;
+    path.failing = false;  // it delivers again
+    path.failing_since = kNever;
   }
   if (s == PnSpace::kApplicationData && role_ == Role::kClient && out.newly_acked &&
       tls_->handshake_complete()) {
@@ -1027,6 +1474,67 @@ void Connection::on_ack_frame(PnSpace s, const AckFrame& f, Path& path, TimeNs n
     qlog_->metrics_updated(now, m);
   }
   app_wakeup_ = true;
+}
+
+TransportError Connection::on_path_abandon(const PathAbandonFrame& f, TimeNs now) {
+  if (f.path_id > local_max_path_id_) return TransportError::PROTOCOL_VIOLATION;
+  Path* p = find_path(static_cast<uint32_t>(f.path_id));
+  if (!p) {
+    // A path ID never opened (or long gone): closed for good, and answered once (3.4).
+    if (!path_id_closed(f.path_id)) {
+      cids_->abandon_path(f.path_id,
+                          [&](const LocalCid& c) { registry_.remove_cid(*this, c.cid.view()); });
+      queue_abandon(static_cast<uint32_t>(f.path_id), f.error_code);
+    }
+    return TransportError::NO_ERROR;
+  }
+  if (p->abandon_received) return TransportError::NO_ERROR;
+  p->abandon_received = true;
+  if (!p->abandon_sent) {
+    start_abandon(*p, f.error_code, now);  // 3.4: answer with our own PATH_ABANDON
+  } else {
+    p->discard_at = now + 3 * max_pto();  // SHOULD keep state 3 PTO after receipt
+  }
+  return TransportError::NO_ERROR;
+}
+
+TransportError Connection::on_path_status(const PathStatusFrame& f) {
+  if (f.path_id > local_max_path_id_) return TransportError::PROTOCOL_VIOLATION;
+  Path* p = find_path(static_cast<uint32_t>(f.path_id));
+  if (!p || !path_open(*p)) return TransportError::NO_ERROR;
+  // 4.3: one sequence space per path for both frames; an older one arriving late is ignored.
+  if (p->peer_status_known && f.sequence_number <= p->peer_status_seq) {
+    ++stats_.path_status_stale;
+    return TransportError::NO_ERROR;
+  }
+  p->peer_status_known = true;
+  p->peer_status_seq = f.sequence_number;
+  p->peer_backup = !f.available;
+  return TransportError::NO_ERROR;
+}
+
+TransportError Connection::on_max_path_id(const MaxPathIdFrame& f) {
+  // 4.6: never below the transport parameter; one that does not raise the limit is ignored.
+  if (f.maximum_path_id < peer_tp_.initial_max_path_id.value_or(0)) {
+    return TransportError::PROTOCOL_VIOLATION;
+  }
+  if (f.maximum_path_id <= peer_max_path_id_) return TransportError::NO_ERROR;
+  peer_max_path_id_ = f.maximum_path_id;
+  cids_->set_peer_max_path_id(peer_max_path_id_);
+  paths_blocked_pending_ = false;
+  issue_cids();
+  app_wakeup_ = true;
+  return TransportError::NO_ERROR;
+}
+
+TransportError Connection::on_path_cids_blocked(const PathCidsBlockedFrame& f) {
+  // 4.7: the path ID within what we allowed, the sequence not beyond what we issued.
+  if (f.path_id > local_max_path_id_ ||
+      f.next_sequence_number > cids_->local_next_sequence(f.path_id)) {
+    return TransportError::PROTOCOL_VIOLATION;
+  }
+  issue_cids();
+  return TransportError::NO_ERROR;
 }
 
 void Connection::on_crypto_frame(PnSpace s, const CryptoFrame& f, TimeNs now) {
@@ -1099,9 +1607,24 @@ void Connection::on_frame_lost(PnSpace s, const SentFrame& f) {
       if (!space(s).discarded) space(s).crypto_tx.on_lost(f.b, f.len, false);
       break;
     case SentFrameKind::kNewConnectionId:
-      if (cids_->find_local(f.a, f.b) && pending_new_cids_.size() < 2 * kMaxActiveCids) {
-        pending_new_cids_.push_back(f.b);
+      if (cids_->find_local(f.a, f.b) && pending_new_cids_.size() < 4 * kMaxActiveCids) {
+        pending_new_cids_.push_back({static_cast<uint32_t>(f.a), f.b});
       }
+      break;
+    // Multipath frames are repeated while still current (draft-ietf-quic-multipath-21 4).
+    case SentFrameKind::kPathAbandon:
+      if (const Path* p = find_path(static_cast<uint32_t>(f.a)); p && p->discard_at != kNever) {
+        queue_abandon(p->path_id, f.c);
+      }
+      break;
+    case SentFrameKind::kPathStatus:
+      if (Path* p = find_path(static_cast<uint32_t>(f.a)); p && p->local_status_seq == f.b &&
+                                                             path_open(*p)) {
+        p->status_pending = true;
+      }
+      break;
+    case SentFrameKind::kMaxPathId:
+      if (f.a == local_max_path_id_) max_path_id_pending_ = true;
       break;
     case SentFrameKind::kRetireConnectionId:
       cids_->on_retire_lost(f.a, f.b);
@@ -1174,8 +1697,16 @@ DurationNs Connection::pto(const Path& p) const {
          (peer_tp_applied_ ? peer_tp_.max_ack_delay * kMillisecond : 0);
 }
 
+DurationNs Connection::max_pto() const {
+  DurationNs m = 0;
+  for (const auto& p : paths_) {
+    if (path_open(*p)) m = std::max(m, pto(*p));
+  }
+  return m ? m : pto(*paths_[0]);
+}
+
 DurationNs Connection::effective_idle_timeout() const {
-  return std::max(idle_timeout_, 3 * pto(*paths_[0]));  // RFC 9000 10.1
+  return std::max(idle_timeout_, 3 * max_pto());  // RFC 9000 10.1; multipath 5.9
 }
 
 bool Connection::amplification_blocked(const Path& p) const {
@@ -1189,26 +1720,39 @@ bool Connection::app_data_pending() const {
   return !tx_datagrams_.empty() || streams_->has_pending_stream_data();
 }
 
-bool Connection::control_pending(const Path& path) const {
-  return handshake_done_pending_ || new_token_pending_ || !pending_new_cids_.empty() ||
-         path.challenge_pending || path_response_due(path.tuple) || cids_->has_retire_to_send();
+bool Connection::control_pending() const {
+  if (handshake_done_pending_ || new_token_pending_ || !pending_new_cids_.empty() ||
+      cids_->has_retire_to_send()) {
+    return true;
+  }
+  if (!multipath_) return false;
+  if (max_path_id_pending_ || paths_blocked_pending_ || n_cids_blocked_ || n_abandons_) return true;
+  for (const auto& p : paths_) {
+    if (p->status_pending) return true;
+  }
+  return false;
 }
 
 bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool cwnd_ok) const {
   const Space& sp = space(s);
   if (sp.discarded || !sp.tx.ready) return false;
+  const bool app = s == PnSpace::kApplicationData;
   if (ack_for(s, path).ack_pending() && ack_for(s, path).should_send_ack(now)) return true;
-  if (ping_pending_[static_cast<int>(s)] || probes_pending_[static_cast<int>(s)] > 0) return true;
+  if (app && other_path_acks_due(path)) return true;
+  const int si = static_cast<int>(s);
+  if (app ? (path.ping_pending || path.probes_pending > 0)
+          : (ping_pending_[si] || probes_pending_[si] > 0)) {
+    return true;
+  }
   // Path validation is not held back by the congestion window: a full window of packets lost on a
   // dead path must not keep the new one from being proven (RFC 9000 8.2, 9.3).
-  if (s == PnSpace::kApplicationData && path_frames_pending(path)) return true;
+  if (app && path_frames_pending(path)) return true;
   if (!cwnd_ok) return false;
   if (sp.crypto_tx.has_pending()) return true;
-  if (s == PnSpace::kApplicationData) {
+  if (app) {
     if (role_ == Role::kClient && !tls_->handshake_complete()) return false;
-    if (control_pending(path)) return true;
-    if (app_data_pending()) return true;
-    if (streams_->has_pending_control()) return true;
+    if (!build_data_ok_) return false;
+    if (control_pending() || app_data_pending() || streams_->has_pending_control()) return true;
   }
   return false;
 }
@@ -1216,17 +1760,23 @@ bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool 
 size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return 0;
-  Path& path = *paths_[0];
-  *tuple = path.tuple;
   size_t limit = std::min<size_t>(cap, cfg_.max_datagram_size);
   if (peer_tp_applied_) limit = std::min<size_t>(limit, peer_tp_.max_udp_payload_size);
   if (state_ != ConnState::kClosing) {
-    if (const size_t n = build_probe_response(buf, limit, path, tuple, now)) {
+    Path* rp = nullptr;
+    if (const size_t n = build_probe_response(buf, limit, rp, tuple, now)) {
       ++stats_.packets_sent;
       stats_.bytes_sent += n;
+      ++rp->packets_sent;
+      rp->total_bytes_sent += n;
       return n;
     }
   }
+  // CONNECTION_CLOSE may go on any open path (multipath 2.6).
+  Path* chosen = state_ == ConnState::kClosing ? carrier_path() : pick_send_path(now);
+  if (!chosen) return 0;
+  Path& path = *chosen;
+  *tuple = path.tuple;
   if (role_ == Role::kServer && !path.validated) {
     // RFC 9000 8.1, 9.3: at most three times what the peer sent until its address is proven.
     if (amplification_blocked(path)) {
@@ -1247,6 +1797,8 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
     ++stats_.packets_sent;
     stats_.bytes_sent += n;
     path.bytes_sent += n;
+    ++path.packets_sent;
+    path.total_bytes_sent += n;
   }
   return n;
 }
@@ -1273,7 +1825,7 @@ size_t Connection::write_header(PnSpace s, uint8_t* buf, size_t cap, const Path&
 // Completes a packet built after write_header(): the Length field (long headers), the AEAD and
 // header protection. Returns the packet's size, or 0 when protection failed.
 size_t Connection::seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t payload_len,
-                        uint64_t pn) {
+                        uint64_t pn, uint32_t path_id) {
   const size_t total = hdr + payload_len + kAeadTagLen;
   if (s != PnSpace::kApplicationData) {
     const size_t length = pnl + payload_len + kAeadTagLen;
@@ -1281,7 +1833,8 @@ size_t Connection::seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t 
     buf[hdr - pnl - 1] = static_cast<uint8_t>(length & 0xff);
   }
   const DirectionCrypto& tx = space(s).tx;
-  if (protect_packet(*shared_.imb, tx.aead, tx.hp, {buf, total}, hdr - pnl, pn) != CryptoStatus::ok) {
+  if (protect_packet(*shared_.imb, tx.aead, tx.hp, {buf, total}, hdr - pnl, pn, path_id) !=
+      CryptoStatus::ok) {
     return 0;
   }
   return total;
@@ -1302,15 +1855,16 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
   // do not: next_timeout() asks to send those at once, so holding them here would spin).
   if (want[2] && last == 2 && !want[0] && !want[1] && app_data_pending() && cwnd_ok &&
       !ack_for(PnSpace::kApplicationData, path).should_send_ack(now) &&
-      probes_pending_[2] == 0 && !control_pending(path) && !streams_->has_pending_control() &&
+      path.probes_pending == 0 && !path_frames_pending(path) && !control_pending() &&
+      !streams_->has_pending_control() &&
       !space(PnSpace::kApplicationData).crypto_tx.has_pending()) {
     const TimeNs t = path.recovery.next_send_time(now, mds);
     if (t > now) {
-      pacing_wake_ = t;
+      path.pacing_wake = t;
       return 0;
     }
   }
-  pacing_wake_ = kNever;
+  path.pacing_wake = kNever;
   size_t off = 0;
   bool has_initial = false;
   for (int i = 0; i <= last; ++i) {
@@ -1318,8 +1872,7 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
     if (order[i] == PnSpace::kInitial) has_initial = true;
     // RFC 9000 14.1: a datagram with an Initial packet is padded to 1200 bytes, in its last packet;
     // 8.2.1-2: so is one with PATH_CHALLENGE or PATH_RESPONSE.
-    const bool path_probe = order[i] == PnSpace::kApplicationData &&
-                            (path.challenge_pending || path_response_due(path.tuple));
+    const bool path_probe = order[i] == PnSpace::kApplicationData && path_frames_pending(path);
     const size_t pad_to = ((has_initial || path_probe) && i == last)
                               ? std::min<size_t>(limit, kMinInitialDatagram) : 0;
     bool eliciting = false;
@@ -1354,22 +1907,27 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
   AckTracker& ack = ack_for(s, path);
   SentLog& log = log_for(s, path);
   uint64_t& next_pn = app ? path.next_pn : sp.next_pn;
+  bool& ping_pending = app ? path.ping_pending : ping_pending_[si];
+  uint32_t& probes_pending = app ? path.probes_pending : probes_pending_[si];
   if (cap < kMinPacketRoom + kAeadTagLen) return 0;
-  const bool probe = probes_pending_[si] > 0 && !probe_tx_;
+  const bool probe = probes_pending > 0 && !probe_tx_;
   if (!path.recovery.ring(s).has_room() || !log.begin(kMaxFramesPerPacket)) {
     // Nothing more can be tracked: only an ACK may go. Path validation frames wait for the next
     // challenge (our PTO timer, or the peer's) rather than ask again and again to be sent.
     if (app && !cwnd_ok && path_frames_pending(path) && !probe_tx_) {
       path.challenge_pending = false;
       for (size_t i = n_responses_; i-- > 0;) {
-        if (same_four_tuple(responses_[i].tuple, path.tuple)) drop_path_response(i);
+        if (responses_[i].path_id == path.path_id && same_four_tuple(responses_[i].tuple, path.tuple)) {
+          drop_path_response(i);
+        }
       }
     }
     if (!ack.ack_pending() || probe_tx_) return 0;
     cwnd_ok = false;
   }
   const uint64_t pn = next_pn;
-  const size_t pnl = pn_length(pn, sp.has_largest_acked, sp.largest_acked);
+  const size_t pnl = app ? pn_length(pn, path.has_largest_acked, path.largest_acked)
+                         : pn_length(pn, sp.has_largest_acked, sp.largest_acked);
   const size_t hdr = write_header(s, buf, cap, path, pn, pnl);
   if (hdr == 0 || hdr + kAeadTagLen + 8 > cap) {
     log.discard_open();
@@ -1379,15 +1937,32 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
   uint8_t* p = payload;
   uint8_t* const end = buf + cap - kAeadTagLen;
   bool wrote_ack = false;
-  // 1. ACK, whenever one is pending: it rides along for free.
+  // 1. ACK, whenever one is pending: it rides along for free. Under multipath every 1-RTT one is
+  // a PATH_ACK (2.3), this path's own first (its RTT samples stay its own, 5.4), then those of
+  // paths that cannot send themselves (abandoned: prompt acks for late packets, 3.4.3).
+  const bool path_acks = app && multipath_;
+  const uint64_t own_id = path.path_id;
   if (ack.ack_pending()) {
-    const size_t n = ack.write_ack(p, end - p, now, cfg_.local_tp.ack_delay_exponent);
+    const size_t n = ack.write_ack(p, end - p, now, cfg_.local_tp.ack_delay_exponent,
+                                   path_acks ? &own_id : nullptr);
     if (n) {
       p += n;
       wrote_ack = true;
     }
   }
-  const bool full = cwnd_ok || probe || ping_pending_[si];
+  Path* carried[kMaxCidPaths];
+  size_t n_carried = 0;
+  if (path_acks && !probe_tx_) {
+    for (auto& q : paths_) {
+      if (q.get() == &path || path_sendable(*q) || !q->app_ack.ack_pending()) continue;
+      const uint64_t qid = q->path_id;
+      const size_t n = q->app_ack.write_ack(p, end - p, now, cfg_.local_tp.ack_delay_exponent, &qid);
+      if (n == 0 || n_carried == kMaxCidPaths) break;
+      p += n;
+      carried[n_carried++] = q.get();
+    }
+  }
+  const bool full = cwnd_ok || probe || ping_pending;
   const bool path_only = app && (probe_tx_ || (!full && path_frames_pending(path)));
   if (full || path_only) {
     // 2. CRYPTO.
@@ -1410,7 +1985,7 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
       eliciting = true;
     }
     if (app) fill_app_frames(path, p, end, log, eliciting, now, path_only);
-    if ((ping_pending_[si] || probe) && !eliciting && end - p >= 1) {
+    if ((ping_pending || probe) && !eliciting && end - p >= 1) {
       *p++ = static_cast<uint8_t>(frame_type::PING);
       log.add({SentFrameKind::kPing});
       eliciting = true;
@@ -1420,8 +1995,8 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
     log.discard_open();
     return 0;
   }
-  ping_pending_[si] = false;
-  if (probe) --probes_pending_[si];
+  ping_pending = false;
+  if (probe) --probes_pending;
   // Padding: to the requested size, and enough for the header protection sample (RFC 9001 5.4.2).
   size_t payload_len = static_cast<size_t>(p - payload);
   size_t min_payload = pnl + payload_len < 4 ? 4 - pnl : 0;
@@ -1438,16 +2013,18 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
                        app ? ByteView() : local_scid_.view(), hdr + payload_len + kAeadTagLen,
                        ByteView(payload, payload_len));
   }
-  const size_t total = seal(s, buf, hdr, pnl, payload_len, pn);
+  const size_t total = seal(s, buf, hdr, pnl, payload_len, pn, app ? path.path_id : 0);
   if (total == 0) {
     log.discard_open();
     return 0;
   }
   ++next_pn;
-  if (wrote_ack) ack.on_ack_sent(now, pn);
+  if (wrote_ack) ack.on_ack_sent(now, pn, path.path_id);
+  for (size_t i = 0; i < n_carried; ++i) carried[i]->app_ack.on_ack_sent(now, pn, path.path_id);
   const bool in_flight = eliciting || padded;
   // Every packet goes to recovery, ACK-only ones too: it must know the largest packet number
   // sent, or an ACK of one would look like an ACK of a packet never sent.
+  if (app && eliciting && path.recovery.ack_eliciting_in_flight(s) == 0) path.busy_since = now;
   SentPacket rec;
   rec.packet_number = pn;
   rec.time_sent = now;
@@ -1476,8 +2053,8 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
 // PacketFiller over the packet being built.
 class Connection::Filler final : public PacketFiller {
  public:
-  Filler(Connection& c, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting)
-      : c_(c), p_(p), end_(end), log_(log), eliciting_(eliciting) {}
+  Filler(Connection& c, Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting)
+      : c_(c), path_(path), p_(p), end_(end), log_(log), eliciting_(eliciting) {}
   size_t room() const override { return static_cast<size_t>(end_ - p_); }
   bool has_datagram() const override { return !c_.tx_datagrams_.empty(); }
   bool has_stream_data() const override { return c_.streams_->has_pending_stream_data(); }
@@ -1515,12 +2092,14 @@ class Connection::Filler final : public PacketFiller {
     log_.add({SentFrameKind::kStream, f.fin, false, static_cast<uint32_t>(f.data.size),
               f.stream_id, f.offset, 0});
     c_.stats_.stream_bytes_sent += f.data.size;
+    path_.stream_bytes_sent += f.data.size;
     eliciting_ = true;
     return true;
   }
 
  private:
   Connection& c_;
+  Path& path_;
   uint8_t*& p_;
   uint8_t* end_;
   SentLog& log_;
@@ -1543,7 +2122,7 @@ void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog&
   // retransmitted as such: a lost challenge is replaced by a new one, and the peer challenges again.
   const Tuple& dest = probe_tx_ ? *probe_tx_ : path.tuple;
   for (size_t i = 0; i < n_responses_;) {
-    if (!same_four_tuple(responses_[i].tuple, dest)) {
+    if (responses_[i].path_id != path.path_id || !same_four_tuple(responses_[i].tuple, dest)) {
       ++i;
     } else if (put(PathResponseFrame{responses_[i].data}, {}, false)) {
       drop_path_response(i);
@@ -1568,16 +2147,21 @@ void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog&
       new_token_pending_ = false;
     }
   }
+  // Under multipath CIDs of every path ID, path 0's too, go in PATH_NEW_CONNECTION_ID (3.2).
   while (!pending_new_cids_.empty() && log.open_count() < kMaxFramesPerPacket) {
-    const uint64_t seq = pending_new_cids_.front();
-    std::optional<NewConnectionIdFrame> f = cids_->new_connection_id_frame(0, seq, false);
+    const PendingCid c = pending_new_cids_.front();
+    std::optional<NewConnectionIdFrame> f =
+        cids_->new_connection_id_frame(c.path_id, c.sequence, multipath_);
     if (f) {
-      if (!put(*f, {SentFrameKind::kNewConnectionId, false, false, 0, 0, seq, 0}, true)) break;
+      if (!put(*f, {SentFrameKind::kNewConnectionId, false, false, 0, c.path_id, c.sequence, 0},
+               true)) {
+        break;
+      }
     }
     pending_new_cids_.pop_front();
   }
   while (log.open_count() < kMaxFramesPerPacket) {
-    std::optional<RetireConnectionIdFrame> f = cids_->next_retire_to_send(false);
+    std::optional<RetireConnectionIdFrame> f = cids_->next_retire_to_send(multipath_);
     if (!f) break;
     if (!put(*f, {SentFrameKind::kRetireConnectionId, false, false, 0, f->path_id,
                   f->sequence_number, 0}, true)) {
@@ -1594,9 +2178,60 @@ void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog&
       break;
     }
   }
-  // Application data: the scheduler decides.
-  Filler filler(*this, p, end, log, eliciting);
-  scheduler_.fill(filler, cfg_.mix_objects);
+  if (multipath_) fill_multipath_frames(path, p, end, log, eliciting);
+  // Application data: the scheduler decides (not on a path it would not pick, e.g. a backup one).
+  if (!build_data_ok_) return;
+  Filler filler(*this, path, p, end, log, eliciting);
+  scheduler_->fill(filler, cfg_.mix_objects);
+}
+
+// PATH_ABANDON, PATH_STATUS_*, MAX_PATH_ID, PATHS_BLOCKED, PATH_CIDS_BLOCKED: connection-level,
+// so any open path carries them (draft-ietf-quic-multipath-21 4).
+void Connection::fill_multipath_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log,
+                                       bool& eliciting) {
+  auto put = [&](const Frame& f, const SentFrame& rec) {
+    if (log.open_count() >= kMaxFramesPerPacket) return false;
+    const size_t n = write_frame(p, static_cast<size_t>(end - p), f);
+    if (n == 0) return false;
+    p += n;
+    log.add(rec);
+    eliciting = true;
+    return true;
+  };
+  while (n_abandons_ > 0) {
+    const PathAbandonFrame& f = abandons_[0];
+    if (f.path_id == path.path_id) break;  // never on the path it closes
+    if (!put(f, {SentFrameKind::kPathAbandon, false, false, 0, f.path_id, 0, f.error_code})) break;
+    std::copy(abandons_.begin() + 1, abandons_.begin() + n_abandons_, abandons_.begin());
+    --n_abandons_;
+  }
+  for (auto& q : paths_) {
+    if (!q->status_pending) continue;
+    const PathStatusFrame f{!q->local_backup, q->path_id, q->local_status_seq};
+    if (!put(f, {SentFrameKind::kPathStatus, false, f.available, 0, f.path_id,
+                 f.sequence_number, 0})) {
+      break;
+    }
+    q->status_pending = false;
+  }
+  if (max_path_id_pending_ &&
+      put(MaxPathIdFrame{local_max_path_id_}, {SentFrameKind::kMaxPathId, false, false, 0,
+                                                local_max_path_id_, 0, 0})) {
+    max_path_id_pending_ = false;
+  }
+  if (paths_blocked_pending_ &&
+      put(PathsBlockedFrame{peer_max_path_id_}, {SentFrameKind::kPathsBlocked, false, false, 0,
+                                                  peer_max_path_id_, 0, 0})) {
+    paths_blocked_pending_ = false;
+  }
+  while (n_cids_blocked_ > 0) {
+    const PathCidsBlockedFrame f = cids_blocked_[n_cids_blocked_ - 1];
+    if (!put(f, {SentFrameKind::kPathCidsBlocked, false, false, 0, f.path_id,
+                 f.next_sequence_number, 0})) {
+      break;
+    }
+    --n_cids_blocked_;
+  }
 }
 
 size_t Connection::build_close_datagram(uint8_t* buf, size_t limit, Path& path) {
@@ -1636,7 +2271,7 @@ size_t Connection::build_close_datagram(uint8_t* buf, size_t limit, Path& path) 
         n = want;
       }
     }
-    const size_t total = seal(s, b, hdr, pnl, n, pn);
+    const size_t total = seal(s, b, hdr, pnl, n, pn, app ? path.path_id : 0);
     if (total == 0) break;
     ++next_pn;
     off += total;
@@ -1648,47 +2283,112 @@ size_t Connection::build_close_datagram(uint8_t* buf, size_t limit, Path& path) 
 
 TimeNs Connection::next_timeout(TimeNs now) const {
   if (state_ == ConnState::kClosed) return kNever;
-  const Path& path = *paths_[0];
   if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
     // A close the 3x limit holds back waits for the peer's next datagram, not for a spin.
-    return close_send_pending_ && !amplification_blocked(path) ? now : close_deadline_;
+    const Path* cp = carrier_path();
+    return close_send_pending_ && cp && !amplification_blocked(*cp) ? now : close_deadline_;
   }
-  TimeNs t = std::min(idle_deadline_, path.recovery.loss_detection_timer());
-  // At the anti-amplification limit nothing can go out until the client sends more: waking for
-  // ACKs, probes or data would spin (RFC 9002 6.2.2.1 stops the PTO timer too).
-  t = std::min({t, path.validation_deadline, path.challenge_resend_at});
-  if (amplification_blocked(path)) return t;
-  for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake, PnSpace::kApplicationData}) {
-    const Space& sp = space(s);
-    if (sp.discarded || !sp.tx.ready) continue;
-    const AckTracker& a = ack_for(s, path);
-    if (a.ack_pending()) t = std::min(t, a.ack_deadline());
-  }
+  TimeNs t = idle_deadline_;
   if (app_keys_.have_prev) t = std::min(t, app_keys_.prev_discard_at);
-  const bool cwnd_ok = path.recovery.can_send(cfg_.max_datagram_size);
-  for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake, PnSpace::kApplicationData}) {
-    const int si = static_cast<int>(s);
-    const Space& sp = space(s);
-    if ((probes_pending_[si] || ping_pending_[si]) && !sp.discarded && sp.tx.ready) return now;
+  const bool app_ready = app_tx_ready() && (role_ == Role::kServer || tls_->handshake_complete());
+  for (const auto& pp : paths_) {
+    const Path& p = *pp;
+    t = std::min(t, p.discard_at);
+    if (!path_open(p)) continue;
+    t = std::min({t, p.recovery.loss_detection_timer(), p.validation_deadline,
+                  p.challenge_resend_at, failover_deadline(p)});
+    // At the anti-amplification limit nothing can go out on the path until the client sends
+    // more: waking for ACKs, probes or data would spin (RFC 9002 6.2.2.1 stops the PTO timer too).
+    if (!path_sendable(p) || amplification_blocked(p)) continue;
+    if (app_tx_ready() && p.app_ack.ack_pending()) t = std::min(t, p.app_ack.ack_deadline());
+    if (app_tx_ready() && (p.probes_pending || p.ping_pending)) return now;
+    if (app_ready && path_frames_pending(p)) return now;  // validation goes out past the window
   }
-  if (app_tx_ready() && (role_ == Role::kServer || tls_->handshake_complete()) &&
-      (path_frames_pending(path) || n_responses_ > 0)) {
-    return now;  // path validation goes out past the window (and responses to other 4-tuples)
-  }
-  if (cwnd_ok) {
+  const Path& p0 = *paths_[0];
+  if (!amplification_blocked(p0)) {
+    // The handshake spaces live on the first path only.
+    const bool cwnd_ok = p0.recovery.can_send(cfg_.max_datagram_size);
     for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake}) {
       const Space& sp = space(s);
-      if (!sp.discarded && sp.tx.ready && sp.crypto_tx.has_pending()) return now;
-    }
-    if (app_tx_ready() && (role_ == Role::kServer || tls_->handshake_complete())) {
-      if (space(PnSpace::kApplicationData).crypto_tx.has_pending() || control_pending(path) ||
-          streams_->has_pending_control()) {
-        return now;
-      }
-      if (app_data_pending()) return pacing_wake_ != kNever && pacing_wake_ > now ? std::min(t, pacing_wake_) : now;
+      if (sp.discarded || !sp.tx.ready) continue;
+      const int si = static_cast<int>(s);
+      if (sp.ack.ack_pending()) t = std::min(t, sp.ack.ack_deadline());
+      if (probes_pending_[si] || ping_pending_[si]) return now;
+      if (cwnd_ok && sp.crypto_tx.has_pending()) return now;
     }
   }
+  if (!app_ready) return t;
+  // ACKs of paths that cannot send ride on the carrier.
+  if (const Path* carrier = carrier_path(); carrier && !amplification_blocked(*carrier)) {
+    for (const auto& q : paths_) {
+      if (!path_sendable(*q) && q->app_ack.ack_pending()) t = std::min(t, q->app_ack.ack_deadline());
+    }
+  }
+  // PATH_RESPONSEs owed to other 4-tuples (probes) go out at once.
+  for (size_t i = 0; i < n_responses_; ++i) {
+    const Path* p = find_path(responses_[i].path_id);
+    if (p && path_sendable(*p) && !same_four_tuple(responses_[i].tuple, p->tuple)) return now;
+  }
+  const bool control = space(PnSpace::kApplicationData).crypto_tx.has_pending() ||
+                       control_pending() || streams_->has_pending_control();
+  const bool data = app_data_pending();
+  if (!control && !data) return t;
+  if (paths_.size() == 1) {
+    if (!path_sendable(p0) || amplification_blocked(p0) ||
+        !p0.recovery.can_send(cfg_.max_datagram_size)) {
+      return t;
+    }
+    if (control) return now;
+    return p0.pacing_wake != kNever && p0.pacing_wake > now ? std::min(t, p0.pacing_wake) : now;
+  }
+  // Several paths: exactly the ones pick_send_path() would offer the scheduler, pacer included.
+  PathView views[kMaxCidPaths];
+  uint8_t index[kMaxCidPaths];
+  const size_t k = data_candidates(views, index, now);
+  bool any_available = false;
+  for (size_t c = 0; c < k; ++c) any_available |= views[c].available;
+  for (size_t c = 0; c < k; ++c) {
+    if (!(views[c].available || !any_available)) continue;
+    const Path& p = *paths_[index[c]];
+    if (!p.recovery.can_send(cfg_.max_datagram_size)) continue;
+    if (p.pacing_wake == kNever || p.pacing_wake <= now) return now;
+    t = std::min(t, p.pacing_wake);
+  }
   return t;
+}
+
+TimeNs Connection::failover_deadline(const Path& p) const {
+  // draft-ietf-quic-multipath-21 5.6/5.7: a path with data out and no acknowledgement for
+  // max(3 x its smoothed RTT, the floor) since its last one (or since it got busy) is failing.
+  if (!multipath_ || p.failing || p.busy_since == kNever ||
+      p.recovery.ack_eliciting_in_flight(PnSpace::kApplicationData) == 0) {
+    return kNever;
+  }
+  const TimeNs base =
+      p.last_ack_time == kNever ? p.busy_since : std::max(p.last_ack_time, p.busy_since);
+  return base + std::max<DurationNs>(3 * p.recovery.rtt().smoothed(), cfg_.failover_floor);
+}
+
+void Connection::check_failover(Path& p, TimeNs now) {
+  if (p.failing) {
+    // Still silent 3 PTO later: close it, or keep it as a backup (policy).
+    if (now >= p.failing_since + 3 * pto(p) && live_paths() > 1) {
+      if (cfg_.failover_action == FailoverAction::kAbandon) {
+        start_abandon(p, path_abandon_error::kPathUnstableOrPoor, now);
+      } else if (!p.local_backup) {
+        set_path_status(p.path_id, false);  // 3.3: tell the peer to avoid it too
+      }
+      p.failing_since = kNever - 1;  // acted on; an acknowledgement clears it
+    }
+    return;
+  }
+  if (now < failover_deadline(p) || live_paths() < 2) return;
+  p.failing = true;
+  p.failing_since = now;
+  ++stats_.failovers;
+  // What it carries goes again on the others at once, without waiting for its PTO.
+  requeue_in_flight(p);
+  app_wakeup_ = true;
 }
 
 void Connection::on_timeout(TimeNs now) {
@@ -1706,34 +2406,53 @@ void Connection::on_timeout(TimeNs now) {
     finish(now);  // RFC 9000 10.1: silently
     return;
   }
-  Path& path = *paths_[0];
-  if (path.recovery.loss_detection_timer() <= now) {
-    RecoveryEvents ev(*this, path, now);
-    const TimeoutOutcome out = path.recovery.on_loss_detection_timeout(now, ev);
-    if (out.action == TimeoutAction::kSendProbe) {
-      ++stats_.pto_count;
-      const int si = static_cast<int>(out.space);
-      probes_pending_[si] = std::max<uint32_t>(probes_pending_[si], out.probe_packets);
-      Space& sp = space(out.space);
-      if (out.space != PnSpace::kApplicationData) {
-        // A probe carries data where it can: the unacknowledged CRYPTO data (RFC 9002 6.2.4).
-        sp.crypto_tx.on_lost(sp.crypto_tx.acked_offset(),
-                             sp.crypto_tx.sent_offset() - sp.crypto_tx.acked_offset(), false);
+  for (size_t i = 0; i < paths_.size();) {
+    if (state_ != ConnState::kConfirmed && state_ != ConnState::kHandshake) return;
+    Path& path = *paths_[i];
+    if (now >= path.discard_at) {
+      // 3.4: an abandoned path's state goes 3 PTO after the exchange of PATH_ABANDON.
+      if (paths_.size() > 1) {
+        drop_path(i);
+        continue;
       }
-      if (role_ == Role::kClient && out.space == PnSpace::kInitial && !tls_->handshake_complete() &&
-          space(PnSpace::kHandshake).tx.ready && !space(PnSpace::kHandshake).discarded) {
-        probes_pending_[static_cast<int>(PnSpace::kHandshake)] = out.probe_packets;
-      }
+      path.discard_at = kNever;
     }
+    if (path_open(path)) {
+      if (path.recovery.loss_detection_timer() <= now) {
+        RecoveryEvents ev(*this, path, now);
+        const TimeoutOutcome out = path.recovery.on_loss_detection_timeout(now, ev);
+        if (out.action == TimeoutAction::kSendProbe) {
+          ++stats_.pto_count;
+          const int si = static_cast<int>(out.space);
+          uint32_t& probes = out.space == PnSpace::kApplicationData ? path.probes_pending
+                                                                    : probes_pending_[si];
+          probes = std::max<uint32_t>(probes, out.probe_packets);
+          Space& sp = space(out.space);
+          if (out.space != PnSpace::kApplicationData) {
+            // A probe carries data where it can: the unacknowledged CRYPTO data (RFC 9002 6.2.4).
+            sp.crypto_tx.on_lost(sp.crypto_tx.acked_offset(),
+                                 sp.crypto_tx.sent_offset() - sp.crypto_tx.acked_offset(), false);
+          }
+          if (role_ == Role::kClient && out.space == PnSpace::kInitial &&
+              !tls_->handshake_complete() && space(PnSpace::kHandshake).tx.ready &&
+              !space(PnSpace::kHandshake).discarded) {
+            probes_pending_[static_cast<int>(PnSpace::kHandshake)] = out.probe_packets;
+          }
+        }
+      }
+      if (now >= path.validation_deadline) {
+        on_path_validation_timeout(path, now);
+        if (state_ == ConnState::kClosed) return;
+      } else if (now >= path.challenge_resend_at) {
+        start_path_validation(path, now);  // 8.2.1: a new challenge each PTO until the deadline
+      }
+      if (path_open(path)) check_failover(path, now);
+    }
+    ++i;
   }
   if (app_keys_.have_prev && now >= app_keys_.prev_discard_at) {
     app_keys_.have_prev = false;  // RFC 9001 6.5: old keys go after 3 PTO
     app_keys_.prev_discard_at = kNever;
-  }
-  if (now >= path.validation_deadline) {
-    on_path_validation_timeout(path, now);
-  } else if (now >= path.challenge_resend_at) {
-    start_path_validation(path, now);  // 8.2.1: a new challenge each PTO until the deadline
   }
 }
 
@@ -1800,14 +2519,14 @@ void Connection::enter_closing(bool application, uint64_t code, uint64_t frame_t
   }
   state_ = ConnState::kClosing;
   close_send_pending_ = true;
-  close_deadline_ = now + 3 * pto(*paths_[0]);
+  close_deadline_ = now + 3 * max_pto();  // multipath 2.6: the largest PTO
   app_wakeup_ = true;
 }
 
 void Connection::enter_draining(TimeNs now) {
   state_ = ConnState::kDraining;
   close_send_pending_ = false;
-  close_deadline_ = now + 3 * pto(*paths_[0]);
+  close_deadline_ = now + 3 * max_pto();
   app_wakeup_ = true;
 }
 

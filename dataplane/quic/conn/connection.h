@@ -60,6 +60,9 @@ struct ConnectionShared {
   const RetryIntegrity* retry = nullptr;
 };
 
+// What happens to a path that stopped delivering (draft-ietf-quic-multipath-21 3.3, 3.4).
+enum class FailoverAction : uint8_t { kAbandon, kBackup };
+
 struct ConnectionConfig {
   // Limits we advertise. original/initial/retry CIDs and the reset token are filled in here.
   TransportParameters local_tp;
@@ -79,6 +82,13 @@ struct ConnectionConfig {
   std::string server_name;  // client: SNI
   std::vector<uint8_t> resumption_data;  // client: a stored session to resume
   std::vector<uint8_t> token;  // client: a NEW_TOKEN token to send in Initial packets
+  // Multipath (draft-ietf-quic-multipath-21): on when local_tp.initial_max_path_id is set and the
+  // peer sends it too.
+  SchedulerKind scheduler = SchedulerKind::kMinRtt;
+  // A path with data in flight and no acknowledgement for max(3 x its smoothed RTT, this) is
+  // failing: its data goes again on the other paths (5.6, 5.7).
+  DurationNs failover_floor = 100 * kMillisecond;
+  FailoverAction failover_action = FailoverAction::kAbandon;  // after a further 3 PTO of silence
 };
 
 enum class ConnState : uint8_t {
@@ -220,6 +230,44 @@ class Connection {
   // flowing. False (nothing changed) before the handshake is confirmed, when the server sent
   // disable_active_migration, or when the server gave us no unused connection ID.
   bool migrate(const Tuple& tuple, TimeNs now);
+
+  // ---- Multipath (draft-ietf-quic-multipath-21) ------------------------------------------------
+  bool multipath() const { return multipath_; }
+  enum class OpenPathResult : uint8_t {
+    kOk,
+    kNotNegotiated,      // one side did not send initial_max_path_id
+    kNotConfirmed,       // before the handshake is confirmed, or not a client
+    kMigrationDisabled,  // the server sent disable_active_migration (2.2)
+    kNoPathId,           // every path ID the limits allow is in use: PATHS_BLOCKED sent
+    kNoCid,              // the server gave no CID for the next path ID: PATH_CIDS_BLOCKED sent
+    kSameTuple,          // a path already uses this 4-tuple
+  };
+  // Client: opens a new path from `tuple.local` (3.1): a new path ID, validated with
+  // PATH_CHALLENGE before it carries data. *id gets the path ID.
+  OpenPathResult open_path(const Tuple& tuple, TimeNs now, uint32_t* id = nullptr);
+  // Sends PATH_STATUS_AVAILABLE / PATH_STATUS_BACKUP for our side of a path (3.3).
+  bool set_path_status(uint32_t path_id, bool available);
+  // Closes one path with PATH_ABANDON (3.4); false for an unknown path or the last one open.
+  bool abandon_path(uint32_t path_id, uint64_t error_code, TimeNs now);
+  void set_scheduler(SchedulerKind k);
+  SchedulerKind scheduler() const { return scheduler_->kind(); }
+  // One entry per path still held (open, validating, or abandoned and kept for 3 PTO).
+  struct PathInfo {
+    uint32_t path_id = 0;
+    Tuple tuple;
+    bool validated = false;
+    bool abandoned = false;
+    bool local_backup = false;
+    bool peer_backup = false;
+    bool failing = false;  // no acknowledgement within the failover bound
+    const PathRecovery* recovery = nullptr;
+    uint64_t packets_sent = 0, bytes_sent = 0, packets_received = 0, bytes_received = 0;
+    uint64_t stream_bytes_sent = 0, packets_lost = 0;
+    TimeNs last_ack_time = kNever;
+  };
+  // Fills up to out.size() entries, in path ID order; returns how many paths there are.
+  size_t paths(std::span<PathInfo> out) const;
+  const PathRecovery* recovery_of(uint32_t path_id) const;
   // Whether the application should be told to make progress (something arrived or was freed).
   bool take_app_wakeup() {
     bool w = app_wakeup_;
@@ -251,6 +299,34 @@ class Connection {
   struct Path {
     Path(const PathRecoveryConfig& rc, size_t frames);
     uint32_t path_id = 0;
+    // Application space state kept per path ID (draft-ietf-quic-multipath-21 2.3, 2.4).
+    uint64_t largest_acked = 0;
+    bool has_largest_acked = false;
+    bool ping_pending = false;
+    uint32_t probes_pending = 0;
+    TimeNs pacing_wake = kNever;
+    uint64_t phase_first_tx_pn = 0;         // first packet sent here in the current key phase
+    uint64_t phase_first_rx_pn = UINT64_MAX;  // lowest received here in it; MAX: none yet
+    // Path status (3.3): ours and the peer's, each with its sequence number.
+    bool local_backup = false;
+    uint64_t local_status_seq = 0;
+    bool status_pending = false;
+    bool peer_backup = false;
+    bool peer_status_known = false;
+    uint64_t peer_status_seq = 0;
+    // Close (3.4): after PATH_ABANDON went out nothing more is sent here; the state stays until
+    // discard_at so late packets are still acknowledged (on other paths).
+    bool abandon_sent = false;
+    bool abandon_received = false;
+    uint64_t abandon_error = 0;
+    TimeNs discard_at = kNever;
+    // Failover (5.6, 5.7).
+    TimeNs last_ack_time = kNever;
+    TimeNs busy_since = kNever;  // last time it went from nothing in flight to something
+    bool failing = false;
+    TimeNs failing_since = kNever;
+    uint64_t packets_sent = 0, packets_received = 0, total_bytes_sent = 0, total_bytes_received = 0;
+    uint64_t stream_bytes_sent = 0, packets_lost = 0;
     Tuple tuple;
     PathRecovery recovery;
     AckTracker app_ack;
@@ -274,6 +350,7 @@ class Connection {
 
   // A PATH_CHALLENGE to answer on the 4-tuple it arrived on (RFC 9000 8.2.2).
   struct PathResponse {
+    uint32_t path_id = 0;
     Tuple tuple;
     uint64_t data = 0;
     size_t budget = 0;  // bytes we may send there: 3x the challenge's datagram (8.1, 9.3)
@@ -286,9 +363,8 @@ class Connection {
     DirectionCrypto rx_prev, rx_next;
     bool have_prev = false;
     TimeNs prev_discard_at = kNever;
-    uint64_t phase_first_rx_pn = 0;  // lowest packet number received in the current phase
-    uint64_t phase_first_tx_pn = 0;  // first packet we sent in the current phase
     bool phase_tx_acked = false;     // a packet of the current phase was acknowledged
+    TimeNs phase_acked_at = 0;       // when that first happened (multipath spacing, 2.5)
     uint64_t phase_packets = 0;      // sent in the current phase
   };
 
@@ -312,12 +388,12 @@ class Connection {
   void issue_cids();
 
   // Receiving.
-  size_t on_packet(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now, Path& path,
-                   bool first, ConnectionId& first_dcid);
+  size_t on_packet(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now, Path* path,
+                   uint32_t path_id, bool first, ConnectionId& first_dcid);
   void on_retry(const PacketHeader& h, const uint8_t* data, TimeNs now);
   bool decrypt_short(uint8_t* pkt, size_t len, size_t pn_offset, int64_t largest,
-                     OpenedPacket& out, TimeNs now);
-  void roll_rx_keys(uint64_t first_pn, TimeNs now);
+                     uint64_t& phase_first_rx_pn, uint32_t path_id, OpenedPacket& out, TimeNs now);
+  void roll_rx_keys(uint64_t& phase_first_rx_pn, uint64_t first_pn, TimeNs now);
   bool update_tx_keys();
   // What the frames of one received packet were (RFC 9000 9.1: probing or not).
   struct RxFrames {
@@ -327,6 +403,11 @@ class Connection {
   void process_frames(PnSpace space, PacketType type, const uint8_t* payload, size_t len,
                       Path& path, ByteView dcid, const Tuple& from, TimeNs now, RxFrames& out);
   void on_ack_frame(PnSpace space, const AckFrame& f, Path& path, TimeNs now);
+  // Multipath frames (draft-ietf-quic-multipath-21 4); each returns the error to close with.
+  TransportError on_path_abandon(const PathAbandonFrame& f, TimeNs now);
+  TransportError on_path_status(const PathStatusFrame& f);
+  TransportError on_max_path_id(const MaxPathIdFrame& f);
+  TransportError on_path_cids_blocked(const PathCidsBlockedFrame& f);
   void on_crypto_frame(PnSpace space, const CryptoFrame& f, TimeNs now);
   void on_close_frame(const ConnectionCloseFrame& f, TimeNs now);
   bool check_stateless_reset(const uint8_t* data, size_t len) const;
@@ -337,27 +418,60 @@ class Connection {
   void start_path_validation(Path& path, TimeNs now);
   void on_path_response(Path& path, uint64_t data, TimeNs now);
   void on_path_validation_timeout(Path& path, TimeNs now);
-  void queue_path_response(const Tuple& tuple, uint64_t data);
+  void queue_path_response(uint32_t path_id, const Tuple& tuple, uint64_t data);
   void drop_path_response(size_t i);
-  bool path_response_due(const Tuple& tuple) const;
+  bool path_response_due(const Path& path) const;
   bool path_frames_pending(const Path& path) const;
+
+  // Paths (draft-ietf-quic-multipath-21 3).
+  Path* find_path(uint32_t path_id);
+  const Path* find_path(uint32_t path_id) const;
+  Path& make_path(uint32_t path_id, const Tuple& tuple, TimeNs now);
+  std::optional<uint32_t> local_path_of(ByteView dcid) const;  // the path ID of one of our CIDs
+  bool path_id_closed(uint64_t id) const { return cids_->path_closed(id); }
+  bool path_open(const Path& p) const { return !p.abandon_sent; }
+  void queue_abandon(uint32_t path_id, uint64_t error);
+  // Packets may go out on it: open, with a peer CID.
+  bool path_sendable(const Path& p) const { return path_open(p) && p.peer_cid.length > 0; }
+  // It may carry application data: sendable and validated (3.1), or the handshake path.
+  bool path_data_ok(const Path& p) const {
+    return path_sendable(p) && (p.path_id == 0 || p.validated);
+  }
+  size_t live_paths() const;
+  Path* pick_send_path(TimeNs now);
+  // The path that carries what belongs to no path (control frames, ACKs of abandoned paths).
+  Path* carrier_path();
+  const Path* carrier_path() const;
+  bool path_urgent(const Path& p, TimeNs now) const;
+  bool other_path_acks_due(const Path& carrier) const;
+  // Entries for the scheduler: the paths that may carry data now (cwnd, pacer set can_send).
+  size_t data_candidates(PathView* out, uint8_t* index, TimeNs now) const;
+  bool data_work_pending() const;
+  void requeue_in_flight(Path& p);
+  void start_abandon(Path& p, uint64_t error, TimeNs now);
+  void drop_path(size_t index);
+  void check_failover(Path& p, TimeNs now);
+  TimeNs failover_deadline(const Path& p) const;
 
   // Sending.
   size_t build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now);
   // A datagram answering a PATH_CHALLENGE that came from another 4-tuple (a probe, 9.1).
-  size_t build_probe_response(uint8_t* buf, size_t limit, Path& path, Tuple* tuple, TimeNs now);
+  size_t build_probe_response(uint8_t* buf, size_t limit, Path*& path, Tuple* tuple, TimeNs now);
   size_t build_packet(PnSpace space, uint8_t* buf, size_t cap, Path& path, TimeNs now,
                       size_t pad_to, bool cwnd_ok, bool& eliciting);
   // path_only: just the path validation frames (a probe response, or past the window).
   void fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting,
                        TimeNs now, bool path_only);
+  void fill_multipath_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log,
+                             bool& eliciting);
   size_t build_close_datagram(uint8_t* buf, size_t limit, Path& path);
   size_t write_header(PnSpace s, uint8_t* buf, size_t cap, const Path& path, uint64_t pn,
                       size_t pnl) const;
-  size_t seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t payload_len, uint64_t pn);
+  size_t seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t payload_len, uint64_t pn,
+              uint32_t path_id);
   bool space_wants_send(PnSpace space, const Path& path, TimeNs now, bool cwnd_ok) const;
   bool app_data_pending() const;
-  bool control_pending(const Path& path) const;
+  bool control_pending() const;  // connection-level control frames (any path may carry them)
   bool app_tx_ready() const;
   bool amplification_blocked(const Path& p) const;  // server: the 3x limit leaves no room
   void on_frame_acked(PnSpace space, const SentFrame& f);
@@ -365,6 +479,7 @@ class Connection {
   static Frame control_frame_of(const SentFrame& f);
   static bool record_control_frame(const Frame& f, SentFrame& out);
   DurationNs pto(const Path& p) const;
+  DurationNs max_pto() const;  // the largest among the paths (2.5, 2.6)
   DurationNs effective_idle_timeout() const;
 
   // Closing.
@@ -399,12 +514,14 @@ class Connection {
   // Key phase generations of our write and read keys (the Key Phase bit is the low bit).
   uint64_t tx_gen_ = 0;
   uint64_t rx_gen_ = 0;
-  std::vector<std::unique_ptr<Path>> paths_;
+  std::vector<std::unique_ptr<Path>> paths_;  // by path ID, ascending; never empty once started
+  PathRecoveryConfig path_rc_;
+  bool build_data_ok_ = true;  // the packet being built may carry application data
   std::unique_ptr<StreamManager> streams_;
   std::unique_ptr<CidManager> cids_;
   std::unique_ptr<QlogWriter> qlog_;
   ConnectionObserver* observer_ = nullptr;
-  DefaultScheduler scheduler_;
+  std::unique_ptr<Scheduler> scheduler_;
 
   ConnectionId odcid_;         // the client's first DCID (server: from the Initial or Retry token)
   ConnectionId local_scid_;    // our handshake SCID (sequence 0)
@@ -423,10 +540,25 @@ class Connection {
   size_t rx_datagram_len_ = 0;       // the datagram being processed
   bool handshake_done_pending_ = false;  // server: HANDSHAKE_DONE to (re)send
   bool new_token_pending_ = false;
-  std::deque<uint64_t> pending_new_cids_;  // sequence numbers to announce (bounded)
+  struct PendingCid {
+    uint32_t path_id = 0;
+    uint64_t sequence = 0;
+  };
+  std::deque<PendingCid> pending_new_cids_;  // to announce (bounded)
+  // Initial and Handshake probes; application data keeps its own per path.
   bool ping_pending_[kNumPnSpaces] = {};
   uint32_t probes_pending_[kNumPnSpaces] = {};
-  TimeNs pacing_wake_ = kNever;
+  // Multipath.
+  bool multipath_ = false;
+  uint64_t local_max_path_id_ = 0;  // what we allow the peer (initial_max_path_id, MAX_PATH_ID)
+  uint64_t peer_max_path_id_ = 0;   // what the peer allows us
+  bool max_path_id_pending_ = false;
+  bool paths_blocked_pending_ = false;
+  std::array<PathCidsBlockedFrame, 4> cids_blocked_{};  // PATH_CIDS_BLOCKED to send
+  size_t n_cids_blocked_ = 0;
+  std::array<PathAbandonFrame, kMaxCidPaths> abandons_{};  // PATH_ABANDON to send (or resend)
+  size_t n_abandons_ = 0;
+  size_t urgent_next_ = 0;  // round robin over paths for per-path work
   bool app_wakeup_ = false;
 
   DatagramRing tx_datagrams_;

@@ -1,14 +1,16 @@
 // The packetiser's scheduler seam (DESIGN.md "Seams"): for every packet that may carry
 // application data the connection asks a Scheduler which path it goes on and what fills it.
 // Schedulers see each path's RTT, rate, loss, bytes in flight and status; the filler exposes the
-// queued DATAGRAMs and streams. Multipath schedulers (minRTT, round-robin, redundant) and CAMP's
-// consistency-aware one plug in here.
+// queued DATAGRAMs and streams. The multipath ones (draft-ietf-quic-multipath-21 5.5: minRTT,
+// round-robin, redundant) live here; CAMP's consistency-aware one plugs in the same way.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "dataplane/quic/recovery/types.h"
 
@@ -22,8 +24,10 @@ struct PathView {
   uint64_t bytes_in_flight = 0;
   double delivery_rate = 0;  // bytes per second
   uint64_t packets_lost = 0;
-  bool available = true;     // not backup, not abandoned
-  bool can_send = false;     // window and pacer allow a full packet now
+  DurationNs last_ack_age = 0;  // since the path's last newly acknowledged packet
+  bool available = true;  // neither side asked for backup (3.3), not failing over
+  bool backup = false;    // offered only when no available path is alive
+  bool can_send = false;  // window and pacer allow a full packet now
 };
 
 // What a scheduler may put into the packet being built. Each call adds at most one frame and
@@ -42,38 +46,61 @@ class PacketFiller {
   ~PacketFiller() = default;
 };
 
+enum class SchedulerKind : uint8_t { kMinRtt, kRoundRobin, kRedundant };
+inline constexpr SchedulerKind kSchedulerKinds[] = {SchedulerKind::kMinRtt,
+                                                    SchedulerKind::kRoundRobin,
+                                                    SchedulerKind::kRedundant};
+const char* to_string(SchedulerKind k);
+// "minrtt", "rr" (or "roundrobin"), "redundant".
+std::optional<SchedulerKind> scheduler_kind_by_name(std::string_view name);
+
 class Scheduler {
  public:
   virtual ~Scheduler() = default;
-  virtual const char* name() const = 0;
-  // The index into `paths` for the next packet with application data; nullopt: none now.
+  virtual SchedulerKind kind() const = 0;
+  const char* name() const { return to_string(kind()); }
+  // The index into `paths` for the next packet with application data; nullopt: none now. Every
+  // entry passed is alive; a scheduler takes backup entries only when no available one is there.
   virtual std::optional<size_t> pick_path(std::span<const PathView> paths) = 0;
-  // Fills one packet. mix_objects: more than one stream or datagram may share it (MMF 8.1.2).
-  virtual void fill(PacketFiller& f, bool mix_objects) = 0;
+  // Redundant: every packet of application data is sent again on each other path that can send.
+  virtual bool redundant() const { return false; }
+  // Fills one packet: DATAGRAMs (latency-sensitive, small) before stream data, streams round
+  // robin. mix_objects: more than one stream or datagram may share it (MMF 8.1.2).
+  virtual void fill(PacketFiller& f, bool mix_objects);
 };
 
-// Single-path default: the first path that can send; DATAGRAMs (latency-sensitive, small) before
-// stream data; streams round robin.
-class DefaultScheduler final : public Scheduler {
+// Lowest smoothed RTT among the paths with window to spare (the usual multipath default: with
+// one path it is simply that path).
+class MinRttScheduler final : public Scheduler {
  public:
-  const char* name() const override { return "default"; }
-  std::optional<size_t> pick_path(std::span<const PathView> paths) override {
-    for (size_t i = 0; i < paths.size(); ++i) {
-      if (paths[i].available && paths[i].can_send) return i;
-    }
-    return std::nullopt;
-  }
-  void fill(PacketFiller& f, bool mix_objects) override {
-    bool added = false;
-    while (f.has_datagram() && f.add_datagram()) {
-      added = true;
-      if (!mix_objects) return;
-    }
-    if (added && !mix_objects) return;
-    while (f.has_stream_data() && f.add_stream_data(std::nullopt)) {
-      if (!mix_objects) return;
-    }
-  }
+  SchedulerKind kind() const override { return SchedulerKind::kMinRtt; }
+  std::optional<size_t> pick_path(std::span<const PathView> paths) override;
 };
+
+// Each path in turn, skipping those whose window is full.
+class RoundRobinScheduler final : public Scheduler {
+ public:
+  SchedulerKind kind() const override { return SchedulerKind::kRoundRobin; }
+  std::optional<size_t> pick_path(std::span<const PathView> paths) override;
+
+ private:
+  uint32_t last_ = UINT32_MAX;  // path ID served last
+};
+
+// minRTT for the first copy; the connection then repeats the packet's data on every other path
+// that can send (for loss- and outage-proof delivery of small, urgent data).
+class RedundantScheduler final : public Scheduler {
+ public:
+  SchedulerKind kind() const override { return SchedulerKind::kRedundant; }
+  std::optional<size_t> pick_path(std::span<const PathView> paths) override {
+    return min_rtt_.pick_path(paths);
+  }
+  bool redundant() const override { return true; }
+
+ private:
+  MinRttScheduler min_rtt_;
+};
+
+std::unique_ptr<Scheduler> make_scheduler(SchedulerKind k);
 
 }  // namespace camp::quic

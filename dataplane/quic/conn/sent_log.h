@@ -34,6 +34,13 @@ enum class SentFrameKind : uint8_t {
   kNewToken,
   kDatagram,           // a = the application's datagram ID, len
   kPing,
+  // Multipath (draft-ietf-quic-multipath-21 4.2-4.7), all ack-eliciting and repeated when lost.
+  kPathAbandon,        // a = path ID, c = error code (path_abandon_error)
+  kPathStatus,         // a = path ID, b = status sequence number, bidi = true: AVAILABLE,
+                       // false: BACKUP (resent only if b is still the path's latest, 4.3)
+  kMaxPathId,          // a = Maximum Path Identifier (resent unless a larger one went out, 4.6)
+  kPathsBlocked,       // a = Maximum Path Identifier (the peer's limit we hit)
+  kPathCidsBlocked,    // a = path ID, b = Next Sequence Number
 };
 
 struct SentFrame {

@@ -110,7 +110,15 @@ FrameParseResult parse_frame(const uint8_t* payload, size_t size, PacketType pac
   // RFC 9000 12.4: the type must use its shortest encoding.
   if (r.pos != varint::size(type)) return ps.fail(kViolation);
   if (!frame_type_known(type)) return ps.fail(kEncoding);
-  if (is_multipath(type) && !opt.multipath) return ps.fail(kEncoding);
+  if (is_multipath(type)) {
+    // multipath-21 4: only in 1-RTT, else PROTOCOL_VIOLATION, as soon as the type can mean
+    // something to us (we offered the extension). Checked before negotiation: during the
+    // handshake the peer's initial_max_path_id may not have arrived yet. Without our offer the
+    // type is unknown to this connection (RFC 9000 12.4).
+    const bool offered = opt.multipath || opt.multipath_offered;
+    if (offered && !frame_allowed_in(type, packet)) return ps.fail(kViolation);
+    if (!opt.multipath) return ps.fail(kEncoding);
+  }
   if ((type == ft::ACK_FREQUENCY || type == ft::IMMEDIATE_ACK) && !opt.ack_frequency) {
     return ps.fail(kEncoding);
   }

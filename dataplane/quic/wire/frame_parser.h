@@ -25,6 +25,10 @@ struct FrameParseOptions {
   // The max_datagram_frame_size this endpoint advertised; 0 means DATAGRAM is not supported.
   uint64_t max_datagram_frame_size = 0;
   bool multipath = false;      // initial_max_path_id exchanged both ways
+  // We sent initial_max_path_id (whether or not the peer did). Before the peer's transport
+  // parameters are known, a multipath frame in an Initial, 0-RTT or Handshake packet is then a
+  // PROTOCOL_VIOLATION (multipath-21 4); when not offered it stays an unknown type.
+  bool multipath_offered = false;
   bool ack_frequency = false;  // this endpoint sent min_ack_delay
   uint64_t min_ack_delay_us = 0;  // the min_ack_delay this endpoint sent
 };
