@@ -100,6 +100,11 @@ struct TwoPaths {
   uint64_t bytes_at_validation = 0;
 };
 
+size_t h_server_paths(TwoPaths& t) {
+  Connection* s = t.h.server_conn();
+  return s ? paths_of(*s).size() : 0;
+}
+
 // Goodput from the second path's validation to the end, as a fraction of `sum_bps`.
 double aggregation(const TwoPaths& t, uint64_t sum_bps) {
   const double bytes = static_cast<double>(t.h.client_app.received - t.bytes_at_validation);
@@ -156,7 +161,6 @@ TEST(QuicConnMultipath, AggregatesTwoEqualPaths) {
   EXPECT_LT(share1, 0.65);
   const double eff = aggregation(t, 40'000'000);
   RecordProperty("aggregation_equal", std::to_string(eff));
-  printf("equal eff %.3f\n", eff);
   EXPECT_GE(eff, 0.9) << "goodput over two 20 Mbit/s paths";
   EXPECT_EQ(s->stats().paths_opened, 1u);
   EXPECT_EQ(c->stats().paths_opened, 1u);
@@ -176,9 +180,174 @@ TEST(QuicConnMultipath, AggregatesTwoUnequalPaths) {
   EXPECT_EQ(t.h.client_app.corrupt, 0u);
   const double eff = aggregation(t, 40'000'000);
   RecordProperty("aggregation_unequal", std::to_string(eff));
-  const auto sp = paths_of(*t.h.server_conn());
-  printf("unequal eff %.3f path0 %lu path1 %lu lost %lu %lu\n", eff, sp[0].stream_bytes_sent, sp[1].stream_bytes_sent, sp[0].packets_lost, sp[1].packets_lost);
   EXPECT_GE(eff, 0.8) << "goodput over 30 + 10 Mbit/s paths";
+}
+
+
+// The first path dies mid-transfer, both ways. The server notices within max(3 x its smoothed
+// RTT, 100 ms) of the last acknowledgement, sends its data again on the second path, abandons
+// the dead one; nothing is lost and the stream never stalls longer than that plus one RTT.
+TEST(QuicConnMultipath, FailoverWhenAPathDies) {
+  const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
+  TwoPaths t(16 << 20, l, link_of(15 * kMillisecond, 20'000'000, 100));
+  Connection* c = t.h.connect(mp_bulk_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.received >= (4u << 20); },
+                                10 * kSecond));
+  Connection* s = t.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  // Progress as the client application sees it: the longest gap between deliveries.
+  TimeNs last_progress = t.h.sim.now(), longest_gap = 0;
+  uint64_t last_bytes = t.h.client_app.received;
+  t.h.client_app.hook = [&](Connection&, TimeNs now) {
+    if (t.h.client_app.received != last_bytes) {
+      longest_gap = std::max(longest_gap, now - last_progress);
+      last_progress = now;
+      last_bytes = t.h.client_app.received;
+    }
+  };
+  const DurationNs srtt0 = s->recovery_of(0)->rtt().smoothed();
+  const DurationNs srtt1 = s->recovery_of(1)->rtt().smoothed();
+  t.h.sim.cut_link(t.h.path.ab);
+  t.h.sim.cut_link(t.h.path.ba);
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.fin; }, 30 * kSecond));
+  EXPECT_EQ(t.h.client_app.received, uint64_t{16} << 20);
+  EXPECT_EQ(t.h.client_app.corrupt, 0u);
+  EXPECT_GE(s->stats().failovers, 1u);
+  const DurationNs bound = std::max<DurationNs>(3 * srtt0, 100 * kMillisecond) + 2 * srtt1;
+  EXPECT_LE(longest_gap, bound) << "srtt0 " << srtt0 << " srtt1 " << srtt1;
+  RecordProperty("failover_stall_ms", std::to_string(longest_gap / kMillisecond));
+  // The dead path is abandoned (3 PTO after failing) and its state goes 3 PTO later.
+  t.h.sim.run_for(2 * kSecond);
+  EXPECT_GE(s->stats().paths_abandoned, 1u);
+  EXPECT_EQ(paths_of(*s).size(), 1u);
+  EXPECT_EQ(paths_of(*c).size(), 1u);
+  EXPECT_FALSE(c->closed());
+  EXPECT_FALSE(s->closed());
+}
+
+// A path the client marks as backup carries no data while the other one works; when that one
+// dies, the backup takes over.
+TEST(QuicConnMultipath, BackupPathCarriesNothingUntilNeeded) {
+  const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
+  TwoPaths t(24 << 20, l, l);
+  Connection* c = t.h.connect(mp_bulk_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
+  EXPECT_TRUE(c->set_path_status(t.path_id, false));
+  EXPECT_FALSE(c->set_path_status(7, false));  // no such path
+  Connection* s = t.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  // Wait for the server to hear of it, then measure what it sends on the backup path.
+  ASSERT_TRUE(t.h.sim.run_until([&] {
+    const auto v = paths_of(*s);
+    return v.size() == 2 && v[1].peer_backup;
+  }, 2 * kSecond));
+  const uint64_t before = paths_of(*s)[1].stream_bytes_sent;
+  t.h.sim.run_for(1 * kSecond);
+  EXPECT_EQ(paths_of(*s)[1].stream_bytes_sent, before);
+  EXPECT_GT(t.h.client_app.received, 1u << 20);
+  EXPECT_FALSE(t.h.client_app.fin);
+  // Path 0 dies: the backup path carries the rest.
+  t.h.sim.cut_link(t.h.path.ab);
+  t.h.sim.cut_link(t.h.path.ba);
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.fin; }, 30 * kSecond));
+  EXPECT_EQ(t.h.client_app.received, uint64_t{24} << 20);
+  EXPECT_EQ(t.h.client_app.corrupt, 0u);
+  EXPECT_GT(paths_of(*s).back().stream_bytes_sent, before);
+}
+
+// The client abandons its second path mid-transfer: PATH_ABANDON both ways (on the other path),
+// the data goes on, and 3 PTO later neither side holds the path; its ID is never used again.
+TEST(QuicConnMultipath, AbandonPathMidTransfer) {
+  const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
+  TwoPaths t(12 << 20, l, l);
+  Connection* c = t.h.connect(mp_bulk_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.received >= (3u << 20); },
+                                10 * kSecond));
+  EXPECT_FALSE(c->abandon_path(0, 0, t.h.sim.now()) && c->abandon_path(1, 0, t.h.sim.now()));
+  ASSERT_EQ(paths_of(*c).size(), 2u);
+  Connection* s = t.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  const auto cp = paths_of(*c);
+  // Path 0 was abandoned by the line above; path 1 (the last open one) could not be.
+  EXPECT_TRUE(cp[0].abandoned);
+  EXPECT_FALSE(cp[1].abandoned);
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.fin; }, 30 * kSecond));
+  EXPECT_EQ(t.h.client_app.received, uint64_t{12} << 20);
+  EXPECT_EQ(t.h.client_app.corrupt, 0u);
+  EXPECT_EQ(c->stats().paths_abandoned, 1u);
+  EXPECT_EQ(s->stats().paths_abandoned, 1u);
+  t.h.sim.run_for(1 * kSecond);
+  ASSERT_EQ(paths_of(*c).size(), 1u);
+  EXPECT_EQ(paths_of(*c)[0].path_id, 1u);
+  ASSERT_EQ(paths_of(*s).size(), 1u);
+  EXPECT_EQ(paths_of(*s)[0].path_id, 1u);
+  EXPECT_FALSE(c->closed());
+  // A new path takes a fresh ID (2), never 0 again; and the server keeps serving.
+  const Address cli3 = Address::v4(198, 18, 0, 2, 50002);
+  uint32_t id = 0;
+  EXPECT_EQ(c->open_path(tuple_from(cli3, t.h.srv_addr), t.h.sim.now(), &id),
+            Connection::OpenPathResult::kOk);
+  EXPECT_EQ(id, 2u);
+}
+
+// The server allows path IDs up to 1. A second extra path is refused (PATHS_BLOCKED); once path
+// 1 is abandoned and gone, the server raises MAX_PATH_ID and path 2 opens.
+TEST(QuicConnMultipath, PathIdWindowAndPathsBlocked) {
+  const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
+  TwoPaths t(1 << 20, l, l, mp_options(1));
+  t.h.client_app.auto_request = false;
+  Connection* c = t.h.connect(mp_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
+  EXPECT_EQ(t.path_id, 1u);
+  const Address cli3 = Address::v4(198, 18, 0, 4, 50002);
+  ASSERT_TRUE(add_client_address(t.h, cli3, l.delay_ns, l.rate_bps, l.queue_packets).valid());
+  uint32_t id = 0;
+  EXPECT_EQ(c->open_path(tuple_from(cli3, t.h.srv_addr), t.h.sim.now(), &id),
+            Connection::OpenPathResult::kNoPathId);
+  EXPECT_EQ(c->open_path(tuple_from(t.cli2, t.h.srv_addr), t.h.sim.now(), &id),
+            Connection::OpenPathResult::kSameTuple);
+  ASSERT_TRUE(c->abandon_path(1, path_abandon_error::kApplicationAbandonPath, t.h.sim.now()));
+  t.h.sim.run_for(2 * kSecond);
+  ASSERT_EQ(paths_of(*c).size(), 1u);
+  EXPECT_EQ(c->open_path(tuple_from(cli3, t.h.srv_addr), t.h.sim.now(), &id),
+            Connection::OpenPathResult::kOk);
+  EXPECT_EQ(id, 2u);
+  ASSERT_TRUE(t.h.sim.run_until([&] {
+    const auto v = paths_of(*c);
+    return v.size() == 2 && v[1].validated;
+  }, 5 * kSecond));
+  EXPECT_FALSE(c->closed());
+  EXPECT_EQ(h_server_paths(t), 2u);
+}
+
+// Key updates while two paths carry data: each path keeps its own packet numbers, so the key
+// phase is judged per path; nothing fails to decrypt and updates are spaced by 3 x the largest
+// PTO (2.5).
+TEST(QuicConnMultipath, KeyUpdatesAcrossPaths) {
+  HarnessOptions o = mp_options();
+  o.server_cfg = [](QuicEndpointConfig& c) {
+    c.conn.local_tp.initial_max_path_id = kMaxPathId;
+    c.conn.key_update_interval = 300;
+  };
+  TwoPaths t(12 << 20, link_of(10 * kMillisecond, 20'000'000, 100),
+             link_of(30 * kMillisecond, 20'000'000, 100), o);
+  Connection* c = t.h.connect(mp_bulk_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.fin; }, 30 * kSecond));
+  EXPECT_EQ(t.h.client_app.corrupt, 0u);
+  Connection* s = t.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  EXPECT_GE(s->stats().key_updates, 2u);
+  EXPECT_EQ(c->stats().key_updates, s->stats().key_updates);
+  EXPECT_EQ(c->stats().drop_decrypt, 0u);
+  EXPECT_EQ(s->stats().drop_decrypt, 0u);
+  EXPECT_EQ(paths_of(*s).size(), 2u);
 }
 
 }  // namespace
