@@ -64,8 +64,8 @@ const Connection::PathInfo* info(const std::vector<Connection::PathInfo>& v, uin
 struct TwoPaths {
   TwoPaths(uint64_t want, LinkConfig first, LinkConfig second, HarnessOptions o = mp_options())
       : h(want, with_link(o, first)) {
-    second_path = add_client_address(h, cli2, second.delay_ns, second.rate_bps,
-                                     second.queue_packets);
+    EXPECT_TRUE(h.sim.add_address(h.cn, cli2));
+    second_path = h.sim.add_path(cli2, h.srv_addr, second, second);
     h.client_proxy.poll_ns = 2 * kMillisecond;
     h.client_app.hook = [this](Connection& c, TimeNs now) {
       if (!open_second || opened || !c.established()) return;
@@ -348,6 +348,45 @@ TEST(QuicConnMultipath, KeyUpdatesAcrossPaths) {
   EXPECT_EQ(c->stats().drop_decrypt, 0u);
   EXPECT_EQ(s->stats().drop_decrypt, 0u);
   EXPECT_EQ(paths_of(*s).size(), 2u);
+}
+
+// The redundant scheduler sends every data packet on both paths: with 5% random loss on each,
+// the transfer completes with copies on both and (almost) no retransmission needed; switching
+// to round-robin at run time spreads the rest over both paths.
+TEST(QuicConnMultipath, RedundantAndRoundRobinSchedulers) {
+  LinkConfig lossy = link_of(10 * kMillisecond, 20'000'000, 100);
+  lossy.loss = 0.05;
+  HarnessOptions o = mp_options();
+  o.server_cfg = [](QuicEndpointConfig& c) {
+    c.conn.local_tp.initial_max_path_id = kMaxPathId;
+    c.conn.scheduler = SchedulerKind::kRedundant;
+  };
+  TwoPaths t(2 << 20, lossy, lossy, o);
+  Connection* c = t.h.connect(mp_bulk_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
+  Connection* s = t.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->scheduler(), SchedulerKind::kRedundant);
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.received >= (1u << 20); },
+                                20 * kSecond));
+  const auto mid = paths_of(*s);
+  EXPECT_GT(s->stats().redundant_packets, 300u);
+  // Both paths carried (about) the same bytes: every data packet went on both.
+  const double ratio = static_cast<double>(mid[1].stream_bytes_sent) /
+                       static_cast<double>(mid[0].stream_bytes_sent);
+  EXPECT_GT(ratio, 0.75);
+  EXPECT_LT(ratio, 1.33);
+  s->set_scheduler(SchedulerKind::kRoundRobin);
+  EXPECT_EQ(s->scheduler(), SchedulerKind::kRoundRobin);
+  const uint64_t redundant = s->stats().redundant_packets;
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.fin; }, 30 * kSecond));
+  EXPECT_EQ(t.h.client_app.received, uint64_t{2} << 20);
+  EXPECT_EQ(t.h.client_app.corrupt, 0u);
+  EXPECT_LE(s->stats().redundant_packets, redundant + 2);
+  const auto end = paths_of(*s);
+  EXPECT_GT(end[0].stream_bytes_sent, mid[0].stream_bytes_sent + (200u << 10));
+  EXPECT_GT(end[1].stream_bytes_sent, mid[1].stream_bytes_sent + (200u << 10));
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ constexpr CounterField kCounterFields[] = {
     {"paths_opened", &ConnStats::paths_opened},
     {"paths_abandoned", &ConnStats::paths_abandoned},
     {"failovers", &ConnStats::failovers},
+    {"redundant_packets", &ConnStats::redundant_packets},
     {"path_status_stale", &ConnStats::path_status_stale},
     {"drop_unknown_path", &ConnStats::drop_unknown_path},
     {"drop_decrypt", &ConnStats::drop_decrypt},

@@ -31,6 +31,7 @@ struct ConnStats {
   uint64_t paths_opened = 0;       // path IDs other than 0 that came into use
   uint64_t paths_abandoned = 0;    // PATH_ABANDON exchanged (sent first or in answer)
   uint64_t failovers = 0;          // a path went silent: its data went again on the others
+  uint64_t redundant_packets = 0;  // copies the redundant scheduler sent on other paths
   uint64_t path_status_stale = 0;  // PATH_STATUS_* with an old sequence number, ignored
   uint64_t drop_unknown_path = 0;  // a packet for a path ID we may not open (limit, closed ID)
   // Packets dropped without closing the connection, by reason.

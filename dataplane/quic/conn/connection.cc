@@ -161,7 +161,7 @@ bool Connection::init_common(const ConnectionConfig& cfg, const Tuple& tuple, Ti
     cfg_.local_tp.initial_max_path_id =
         std::min<uint64_t>(*cfg_.local_tp.initial_max_path_id, kMaxCidPaths - 1);
   }
-  scheduler_ = make_scheduler(cfg_.scheduler);
+  set_scheduler(cfg_.scheduler);
   const size_t hs_ring = rc.handshake_ring_capacity;
   for (int s = 0; s < kNumPnSpaces; ++s) {
     const bool app = s == static_cast<int>(PnSpace::kApplicationData);
@@ -307,6 +307,8 @@ bool Connection::set_path_status(uint32_t path_id, bool available) {
 
 void Connection::set_scheduler(SchedulerKind k) {
   if (!scheduler_ || scheduler_->kind() != k) scheduler_ = make_scheduler(k);
+  // The copy buffer is made once, when a redundant scheduler is first chosen (not per packet).
+  if (scheduler_->redundant() && !replay_) replay_ = std::make_unique<Replay>();
 }
 
 bool Connection::abandon_path(uint32_t path_id, uint64_t error_code, TimeNs now) {
@@ -1752,7 +1754,9 @@ bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool 
   if (app) {
     if (role_ == Role::kClient && !tls_->handshake_complete()) return false;
     if (!build_data_ok_) return false;
-    if (control_pending() || app_data_pending() || streams_->has_pending_control()) return true;
+    if (replaying_ || control_pending() || app_data_pending() || streams_->has_pending_control()) {
+      return true;
+    }
   }
   return false;
 }
@@ -1771,6 +1775,9 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
       rp->total_bytes_sent += n;
       return n;
     }
+  }
+  if (state_ != ConnState::kClosing && replay_ && replay_->len) {
+    if (const size_t n = send_replay(buf, limit, tuple, now)) return n;
   }
   // CONNECTION_CLOSE may go on any open path (multipath 2.6).
   Path* chosen = state_ == ConnState::kClosing ? carrier_path() : pick_send_path(now);
@@ -1801,6 +1808,34 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
     path.total_bytes_sent += n;
   }
   return n;
+}
+
+// The redundant scheduler's copies of the last data packet, one per other path that can take it
+// now (a path whose window is full skips this copy rather than delay everything else).
+size_t Connection::send_replay(uint8_t* buf, size_t limit, Tuple* tuple, TimeNs now) {
+  Replay& r = *replay_;
+  while (r.n_targets > 0) {
+    Path* q = find_path(r.targets[--r.n_targets]);
+    if (!q || !path_data_ok(*q) || amplification_blocked(*q) ||
+        !q->recovery.can_send(cfg_.max_datagram_size)) {
+      continue;
+    }
+    replaying_ = true;
+    build_data_ok_ = true;
+    const size_t n = build_datagram(buf, limit, *q, now);
+    replaying_ = false;
+    if (n == 0) continue;
+    *tuple = q->tuple;
+    ++stats_.packets_sent;
+    ++stats_.redundant_packets;
+    stats_.bytes_sent += n;
+    q->bytes_sent += n;
+    ++q->packets_sent;
+    q->total_bytes_sent += n;
+    return n;
+  }
+  r.len = 0;
+  return 0;
 }
 
 // The packet header of space s through the Packet Number. Long headers get a 2-byte Length
@@ -1853,7 +1888,7 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
   if (last < 0) return 0;
   // Application data also waits for the pacer (acks, probes, control frames and handshake data
   // do not: next_timeout() asks to send those at once, so holding them here would spin).
-  if (want[2] && last == 2 && !want[0] && !want[1] && app_data_pending() && cwnd_ok &&
+  if (want[2] && last == 2 && !want[0] && !want[1] && app_data_pending() && cwnd_ok && !replaying_ &&
       !ack_for(PnSpace::kApplicationData, path).should_send_ack(now) &&
       path.probes_pending == 0 && !path_frames_pending(path) && !control_pending() &&
       !streams_->has_pending_control() &&
@@ -2065,7 +2100,7 @@ class Connection::Filler final : public PacketFiller {
     const size_t n = write_frame(p_, room(), DatagramFrame{true, ByteView(d.data.data(), d.data.size())});
     if (n == 0) return false;
     p_ += n;
-    log_.add({SentFrameKind::kDatagram, false, false, static_cast<uint32_t>(d.data.size()), d.id, 0, 0});
+    record({SentFrameKind::kDatagram, false, false, static_cast<uint32_t>(d.data.size()), d.id, 0, 0});
     ++c_.stats_.datagrams_sent;
     c_.tx_datagrams_.pop();
     eliciting_ = true;
@@ -2089,7 +2124,7 @@ class Connection::Filler final : public PacketFiller {
       return false;
     }
     p_ += n;
-    log_.add({SentFrameKind::kStream, f.fin, false, static_cast<uint32_t>(f.data.size),
+    record({SentFrameKind::kStream, f.fin, false, static_cast<uint32_t>(f.data.size),
               f.stream_id, f.offset, 0});
     c_.stats_.stream_bytes_sent += f.data.size;
     path_.stream_bytes_sent += f.data.size;
@@ -2098,6 +2133,13 @@ class Connection::Filler final : public PacketFiller {
   }
 
  private:
+  // Logs the frame, and keeps a copy when the redundant scheduler will repeat this packet.
+  void record(const SentFrame& f) {
+    log_.add(f);
+    if (Replay* r = c_.replay_.get(); r && c_.capture_ && r->n_frames < r->frames.size()) {
+      r->frames[r->n_frames++] = f;
+    }
+  }
   Connection& c_;
   Path& path_;
   uint8_t*& p_;
@@ -2181,8 +2223,32 @@ void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog&
   if (multipath_) fill_multipath_frames(path, p, end, log, eliciting);
   // Application data: the scheduler decides (not on a path it would not pick, e.g. a backup one).
   if (!build_data_ok_) return;
+  if (replaying_) {
+    // The redundant scheduler's copy of a packet sent on another path: the same data frames.
+    const Replay& r = *replay_;
+    if (room() < r.len || log.open_count() + r.n_frames > kMaxFramesPerPacket) return;
+    std::memcpy(p, r.bytes.data(), r.len);
+    p += r.len;
+    for (size_t i = 0; i < r.n_frames; ++i) log.add(r.frames[i]);
+    eliciting = true;
+    return;
+  }
+  uint8_t* const data_start = p;
+  capture_ = replay_ && scheduler_->redundant() && paths_.size() > 1;
+  if (capture_) replay_->n_frames = 0;
   Filler filler(*this, path, p, end, log, eliciting);
   scheduler_->fill(filler, cfg_.mix_objects);
+  if (capture_ && p > data_start && static_cast<size_t>(p - data_start) <= replay_->bytes.size()) {
+    // Every other path that may carry data gets the same frames next (redundant scheduler).
+    Replay& r = *replay_;
+    r.len = static_cast<size_t>(p - data_start);
+    std::memcpy(r.bytes.data(), data_start, r.len);
+    r.n_targets = 0;
+    for (const auto& q : paths_) {
+      if (q.get() != &path && path_data_ok(*q)) r.targets[r.n_targets++] = q->path_id;
+    }
+  }
+  capture_ = false;
 }
 
 // PATH_ABANDON, PATH_STATUS_*, MAX_PATH_ID, PATHS_BLOCKED, PATH_CIDS_BLOCKED: connection-level,
@@ -2318,6 +2384,7 @@ TimeNs Connection::next_timeout(TimeNs now) const {
     }
   }
   if (!app_ready) return t;
+  if (replay_ && replay_->len) return now;  // redundant copies go (or are dropped) at once
   // ACKs of paths that cannot send ride on the carrier.
   if (const Path* carrier = carrier_path(); carrier && !amplification_blocked(*carrier)) {
     for (const auto& q : paths_) {
@@ -2345,14 +2412,14 @@ TimeNs Connection::next_timeout(TimeNs now) const {
   PathView views[kMaxCidPaths];
   uint8_t index[kMaxCidPaths];
   const size_t k = data_candidates(views, index, now);
-  bool any_available = false;
-  for (size_t c = 0; c < k; ++c) any_available |= views[c].available;
+  if (scheduler_->would_pick({views, k})) return now;
+  // Otherwise the earliest a paced path may send again (a full window waits for an ACK).
   for (size_t c = 0; c < k; ++c) {
-    if (!(views[c].available || !any_available)) continue;
     const Path& p = *paths_[index[c]];
-    if (!p.recovery.can_send(cfg_.max_datagram_size)) continue;
-    if (p.pacing_wake == kNever || p.pacing_wake <= now) return now;
-    t = std::min(t, p.pacing_wake);
+    if (p.recovery.can_send(cfg_.max_datagram_size) && p.pacing_wake != kNever &&
+        p.pacing_wake > now) {
+      t = std::min(t, p.pacing_wake);
+    }
   }
   return t;
 }

@@ -455,6 +455,7 @@ class Connection {
 
   // Sending.
   size_t build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now);
+  size_t send_replay(uint8_t* buf, size_t limit, Tuple* tuple, TimeNs now);
   // A datagram answering a PATH_CHALLENGE that came from another 4-tuple (a probe, 9.1).
   size_t build_probe_response(uint8_t* buf, size_t limit, Path*& path, Tuple* tuple, TimeNs now);
   size_t build_packet(PnSpace space, uint8_t* buf, size_t cap, Path& path, TimeNs now,
@@ -517,6 +518,18 @@ class Connection {
   std::vector<std::unique_ptr<Path>> paths_;  // by path ID, ascending; never empty once started
   PathRecoveryConfig path_rc_;
   bool build_data_ok_ = true;  // the packet being built may carry application data
+  // The redundant scheduler's copy of the last data packet's frames, for the other paths.
+  struct Replay {
+    std::array<uint8_t, 1500> bytes{};
+    size_t len = 0;
+    std::array<SentFrame, 64> frames{};
+    size_t n_frames = 0;
+    std::array<uint32_t, kMaxCidPaths> targets{};
+    size_t n_targets = 0;
+  };
+  std::unique_ptr<Replay> replay_;
+  bool capture_ = false;    // the Filler keeps copies of what it logs
+  bool replaying_ = false;  // the packet being built is such a copy
   std::unique_ptr<StreamManager> streams_;
   std::unique_ptr<CidManager> cids_;
   std::unique_ptr<QlogWriter> qlog_;

@@ -71,6 +71,30 @@ std::optional<size_t> RoundRobinScheduler::pick_path(std::span<const PathView> p
   return pick;
 }
 
+bool Scheduler::would_pick(std::span<const PathView> paths) const {
+  const bool backup = use_backup(paths);
+  for (const PathView& p : paths) {
+    if (eligible(p, backup)) return true;
+  }
+  return false;
+}
+
+bool RedundantScheduler::would_pick(std::span<const PathView> paths) const {
+  const bool backup = use_backup(paths);
+  bool any = false;
+  for (const PathView& p : paths) {
+    if (!(backup ? p.backup : p.available)) continue;
+    if (!p.can_send) return false;
+    any = true;
+  }
+  return any;
+}
+
+std::optional<size_t> RedundantScheduler::pick_path(std::span<const PathView> paths) {
+  if (!would_pick(paths)) return std::nullopt;
+  return min_rtt_.pick_path(paths);
+}
+
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind k) {
   switch (k) {
     case SchedulerKind::kRoundRobin: return std::make_unique<RoundRobinScheduler>();

@@ -62,6 +62,9 @@ class Scheduler {
   // The index into `paths` for the next packet with application data; nullopt: none now. Every
   // entry passed is alive; a scheduler takes backup entries only when no available one is there.
   virtual std::optional<size_t> pick_path(std::span<const PathView> paths) = 0;
+  // Whether pick_path would pick a path now, without changing any state (the connection's
+  // timer asks this; it must agree with pick_path or the connection would wake for nothing).
+  virtual bool would_pick(std::span<const PathView> paths) const;
   // Redundant: every packet of application data is sent again on each other path that can send.
   virtual bool redundant() const { return false; }
   // Fills one packet: DATAGRAMs (latency-sensitive, small) before stream data, streams round
@@ -87,14 +90,14 @@ class RoundRobinScheduler final : public Scheduler {
   uint32_t last_ = UINT32_MAX;  // path ID served last
 };
 
-// minRTT for the first copy; the connection then repeats the packet's data on every other path
-// that can send (for loss- and outage-proof delivery of small, urgent data).
+// New data only when every path in use can take it; minRTT for the first copy, and the connection
+// then repeats the packet's data on every other path (loss- and outage-proof delivery of small,
+// urgent data, at the rate of the slowest path).
 class RedundantScheduler final : public Scheduler {
  public:
   SchedulerKind kind() const override { return SchedulerKind::kRedundant; }
-  std::optional<size_t> pick_path(std::span<const PathView> paths) override {
-    return min_rtt_.pick_path(paths);
-  }
+  std::optional<size_t> pick_path(std::span<const PathView> paths) override;
+  bool would_pick(std::span<const PathView> paths) const override;
   bool redundant() const override { return true; }
 
  private:
