@@ -68,6 +68,7 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
       }
       std::fflush(stdout);
     }
+    open_paths(c, now);
     hq_.on_progress(c.streams());
     run_datagrams(c, now);
     maybe_close(c);
@@ -76,6 +77,9 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
     conn_ = nullptr;
     closed = true;
     path_validations = c.stats().path_validations;
+    paths.resize(quic::kMaxCidPaths);
+    paths.resize(std::min(c.paths(paths), paths.size()));
+    multipath = c.multipath();
     info = c.close_info();
     key_generation = c.key_generation();
     if (session.empty()) session = c.session_data();
@@ -103,7 +107,31 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
                                    probe->bad() == 0);
   }
 
+  // --path beyond the first (multipath): a path opens from each once the handshake is confirmed.
+  void open_paths(quic::Connection& c, quic::TimeNs now) {
+    if (extra_paths.empty() || paths_opened_ || !c.established()) return;
+    paths_opened_ = true;
+    if (!c.multipath()) {
+      std::printf("multipath not negotiated (the server did not offer it): one path only\n");
+    }
+    for (const Tuple& t : extra_paths) {
+      if (!c.multipath()) break;
+      uint32_t id = 0;
+      const auto r = c.open_path(t, now, &id);
+      if (r == quic::Connection::OpenPathResult::kOk) {
+        std::printf("path %u opening from local port %u\n", id, t.local_port);
+      } else {
+        std::printf("path from local port %u refused (%d: no path ID or connection ID left)\n",
+                    t.local_port, static_cast<int>(r));
+      }
+    }
+    std::fflush(stdout);
+  }
+
   bool closed = false;
+  std::vector<Tuple> extra_paths;  // --path 2..n
+  std::vector<quic::Connection::PathInfo> paths;  // at close
+  bool multipath = false;
   quic::CloseInfo info;
   std::optional<Tuple> migrate_to;  // --migrate: the second --path address
   uint64_t path_validations = 0;
@@ -202,6 +230,7 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
   quic::Connection* conn_ = nullptr;  // valid until on_connection_closed
   bool key_updated_ = false;
   bool migrated_ = false;
+  bool paths_opened_ = false;
   bool announced_ = false;
   bool closing_ = false;
   bool datagrams_done_ = false;
@@ -317,10 +346,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "camp-client: %s\n", err.c_str());
     return 2;
   }
-  if (opt.paths.size() > 1 && !opt.migrate) {
-    std::fprintf(stderr, "camp-client: note: multipath is not enabled yet; using %s only\n",
-                 locals.front().c_str());
-  }
 
   cc.local_tp.max_idle_timeout = 30000;
   cc.local_tp.initial_max_data = 64 << 20;
@@ -333,6 +358,12 @@ int main(int argc, char** argv) {
   if (opt.datagram) cc.local_tp.max_datagram_frame_size = opt.datagram;
   cc.server_name = first.host;
   if (!opt.session_file.empty()) cc.resumption_data = read_file(opt.session_file);
+  if (opt.multipath()) {
+    // draft-ietf-quic-multipath-21 2.1: path IDs 0..N-1 for N local addresses.
+    cc.local_tp.initial_max_path_id =
+        std::min<uint64_t>(opt.paths.size() - 1, quic::kMaxCidPaths - 1);
+    cc.scheduler = opt.scheduler;
+  }
 
   Tuple t;
   const sockdrv::SockAddr& bound = drv.local_sockaddr(0);
@@ -341,13 +372,17 @@ int main(int argc, char** argv) {
   t.remote = server.ip();
   t.remote_port = server.port();
   t.iface = 0;
-  if (opt.migrate) {
+  auto tuple_of_socket = [&](size_t i) {
     Tuple m = t;
-    const sockdrv::SockAddr& second = drv.local_sockaddr(1);
-    m.local = second.is_wildcard() ? IpAddr{} : second.ip();
-    m.local_port = second.port();
-    m.iface = 1;
-    app.migrate_to = m;
+    const sockdrv::SockAddr& a = drv.local_sockaddr(i);
+    m.local = a.is_wildcard() ? IpAddr{} : a.ip();
+    m.local_port = a.port();
+    m.iface = static_cast<uint16_t>(i);
+    return m;
+  };
+  if (opt.migrate) app.migrate_to = tuple_of_socket(1);
+  if (opt.multipath()) {
+    for (size_t i = 1; i < opt.paths.size(); ++i) app.extra_paths.push_back(tuple_of_socket(i));
   }
   const uint64_t start = sockdrv::monotonic_ns();
   quic::Connection* conn = ep.connect(t, start, cc);
@@ -399,10 +434,29 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("(key updates: %llu)\n", static_cast<unsigned long long>(app.key_generation));
+  bool multipath_ok = true;
+  if (opt.multipath()) {
+    // One line per path: what each carried (draft-21 path IDs; 0 is the handshake's).
+    size_t validated = 0;
+    for (const quic::Connection::PathInfo& p : app.paths) {
+      if (p.path_id != 0 && p.validated) ++validated;
+      std::printf("path %u: local port %u, %s%s, sent %llu packets, received %llu packets "
+                  "(%llu bytes), lost %llu\n",
+                  p.path_id, p.tuple.local_port, p.validated ? "validated" : "not validated",
+                  p.abandoned ? ", abandoned" : "", static_cast<unsigned long long>(p.packets_sent),
+                  static_cast<unsigned long long>(p.packets_received),
+                  static_cast<unsigned long long>(p.bytes_received),
+                  static_cast<unsigned long long>(p.packets_lost));
+    }
+    multipath_ok = app.multipath && validated > 0;
+    std::printf("multipath: %s\n", !app.multipath ? "not negotiated"
+                                     : validated ? "more than one path validated"
+                                                 : "no second path validated");
+  }
   bool migration_ok = true;
   if (opt.migrate) {
     migration_ok = app.path_validations > 0;
     std::printf("migration: %s\n", migration_ok ? "new path validated" : "no validated new path");
   }
-  return hq.all_ok() && app.datagrams_ok() && migration_ok ? 0 : 1;
+  return hq.all_ok() && app.datagrams_ok() && migration_ok && multipath_ok ? 0 : 1;
 }

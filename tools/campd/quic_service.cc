@@ -36,6 +36,8 @@ quic::TransportParameters server_transport_parameters() {
   tp.initial_max_streams_uni = 16;
   tp.active_connection_id_limit = 4;
   tp.max_datagram_frame_size = 1200;
+  // Multipath (draft-ietf-quic-multipath-21) for clients that offer it too: path IDs 0..3.
+  tp.initial_max_path_id = 3;
   return tp;
 }
 

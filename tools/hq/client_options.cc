@@ -109,7 +109,7 @@ ClientParse parse_client_options(int argc, const char* const* argv, ClientOption
     }
     static constexpr std::string_view kValued[] = {"--ca", "--out", "--path", "--qlog",
                                                    "--timeout", "--session", "--datagram",
-                                                   "--datagrams"};
+                                                   "--datagrams", "--scheduler"};
     bool known = false;
     for (auto k : kValued) known = known || name == k;
     if (!known) {
@@ -171,6 +171,13 @@ ClientParse parse_client_options(int argc, const char* const* argv, ClientOption
       }
       out->datagram = n;
       datagram_given = true;
+    } else if (name == "--scheduler") {
+      const std::optional<quic::SchedulerKind> k = quic::scheduler_kind_by_name(value);
+      if (!k) {
+        *err = "--scheduler: '" + value + "' is not minrtt, rr or redundant";
+        return ClientParse::kError;
+      }
+      out->scheduler = *k;
     } else if (name == "--datagrams") {
       uint64_t n;
       if (!parse_u64(value, &n) || n > kMaxDatagrams) {
@@ -228,8 +235,12 @@ std::string client_usage(const char* prog) {
          "  --insecure        do not verify the server's certificate (not with --ca)\n"
          "  --out DIR         write each body to DIR/<basename of its path> (default: discard)\n"
          "  --path LOCAL_ADDR open a path from this local address, ADDR or ADDR:PORT\n"
-         "                    ([v6]:PORT); may repeat (at most 16), but only the first\n"
-         "                    is used until multipath arrives (or --migrate)\n"
+         "                    ([v6]:PORT); may repeat (at most 16). With two or more (and no\n"
+         "                    --migrate) the client offers multipath QUIC (draft-21): the\n"
+         "                    handshake goes from the first, then a path opens from each other\n"
+         "                    one; exit 1 unless at least one of them is validated\n"
+         "  --scheduler NAME  how the client spreads what it sends over its paths: minrtt\n"
+         "                    (default), rr (round robin) or redundant (every packet on all)\n"
          "  --qlog DIR        write a qlog file per connection into DIR\n"
          "  --timeout SEC     give up after SEC seconds (default 30)\n"
          "  --session FILE    resume with the TLS session ticket in FILE, store the new one\n"

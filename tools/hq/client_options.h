@@ -1,5 +1,6 @@
 // camp-client's command line:
-//   camp-client [--ca FILE | --insecure] [--out DIR] [--path LOCAL_ADDR]... [--qlog DIR]
+//   camp-client [--ca FILE | --insecure] [--out DIR] [--path LOCAL_ADDR]... [--scheduler NAME]
+//               [--qlog DIR]
 //               [--timeout SEC] [--session FILE] [--key-update] [--datagram N]
 //               [--datagrams COUNT] [-v] URL...
 // Every URL must name the same HOST:PORT: they are all fetched on one connection. Errors name the
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/quic/conn/scheduler.h"
 #include "tools/hq/url.h"
 
 namespace camp::hq {
@@ -26,6 +28,10 @@ struct ClientOptions {
   bool insecure = false;   // --insecure: do not verify the server's certificate
   std::string out_dir;     // --out: where bodies go (empty: discarded)
   std::vector<LocalAddr> paths;
+  // --scheduler: how data is spread over the paths (the server picks its own for what it sends).
+  quic::SchedulerKind scheduler = quic::SchedulerKind::kMinRtt;
+  // Multipath (draft-ietf-quic-multipath-21) is offered with two or more --path and no --migrate.
+  bool multipath() const { return paths.size() > 1 && !migrate; }
   std::string qlog_dir;    // --qlog
   double timeout_s = 30;   // --timeout
   std::string session_file;  // --session: TLS ticket to resume with, and to store
