@@ -27,6 +27,8 @@ TEST(HqClientOptions, Defaults) {
   EXPECT_TRUE(o.session_file.empty());
   EXPECT_FALSE(o.key_update);
   EXPECT_EQ(o.datagram, 0u);
+  EXPECT_EQ(o.scheduler, quic::SchedulerKind::kMinRtt);
+  EXPECT_FALSE(o.multipath());
   EXPECT_EQ(o.verbose, 0);
   ASSERT_EQ(o.urls.size(), 1u);
   EXPECT_EQ(o.urls[0].host, "h");
@@ -40,7 +42,8 @@ TEST(HqClientOptions, EveryOption) {
   ASSERT_EQ(parse({"--ca", "ca.pem", "--out", "/tmp/o", "--path", "10.0.0.1", "--path",
                    "10.0.1.1:5000", "--path=[fe80::1]:6000", "--path", "2001:db8::7",
                    "--qlog", "q", "--timeout", "2.5", "--session", "s.bin", "--key-update",
-                   "--datagram", "1200", "-v", "--verbose", "https://[::1]:4433/x",
+                   "--datagram", "1200", "--scheduler", "redundant", "-v", "--verbose",
+                   "https://[::1]:4433/x",
                    "https://[::1]:4433/y/z"},
                   &o, &err),
             ClientParse::kOk)
@@ -63,6 +66,8 @@ TEST(HqClientOptions, EveryOption) {
   EXPECT_EQ(o.session_file, "s.bin");
   EXPECT_TRUE(o.key_update);
   EXPECT_EQ(o.datagram, 1200u);
+  EXPECT_EQ(o.scheduler, quic::SchedulerKind::kRedundant);
+  EXPECT_TRUE(o.multipath());  // four --path, no --migrate
   EXPECT_EQ(o.verbose, 2);
   ASSERT_EQ(o.urls.size(), 2u);
   EXPECT_EQ(o.urls[1].path, "/y/z");
@@ -105,6 +110,7 @@ TEST(HqClientOptions, ErrorsNameTheCulprit) {
       {{"--ca", "c.pem", "--insecure", "https://h/"}, "--ca and --insecure"},
       {{"--insecure", "--ca", "c.pem", "https://h/"}, "--ca and --insecure"},
       {{"--bogus", "https://h/"}, "unknown option '--bogus'"},
+      {{"--scheduler", "fastest", "https://h/"}, "--scheduler: 'fastest' is not minrtt"},
       {{"-x", "https://h/"}, "unknown option '-x'"},
       {{"--insecure=yes", "https://h/"}, "unknown option '--insecure=yes'"},
       {{"https://h/", "--out"}, "--out: missing value"},
