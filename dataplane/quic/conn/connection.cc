@@ -1530,7 +1530,9 @@ TransportError Connection::on_max_path_id(const MaxPathIdFrame& f) {
 }
 
 TransportError Connection::on_path_cids_blocked(const PathCidsBlockedFrame& f) {
-  // 4.7: the path ID within what we allowed, the sequence not beyond what we issued.
+  // 4.7: the path ID within what we allowed, the sequence not beyond what we issued; one for a
+  // path already closed is ignored (4).
+  if (f.path_id <= local_max_path_id_ && path_id_closed(f.path_id)) return TransportError::NO_ERROR;
   if (f.path_id > local_max_path_id_ ||
       f.next_sequence_number > cids_->local_next_sequence(f.path_id)) {
     return TransportError::PROTOCOL_VIOLATION;
