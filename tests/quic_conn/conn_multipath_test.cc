@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "tests/quic_conn/conn_harness.h"
+#include "tests/quic_conn/frame_injector.h"
 
 namespace camp::quic {
 namespace {
@@ -387,6 +388,29 @@ TEST(QuicConnMultipath, RedundantAndRoundRobinSchedulers) {
   const auto end = paths_of(*s);
   EXPECT_GT(end[0].stream_bytes_sent, mid[0].stream_bytes_sent + (200u << 10));
   EXPECT_GT(end[1].stream_bytes_sent, mid[1].stream_bytes_sent + (200u << 10));
+}
+
+// 3.3/4.3: a PATH_STATUS_BACKUP may come before its path opens (bundled with the CIDs); the
+// server keeps it and applies it when the path opens.
+TEST(QuicConnMultipath, StatusBeforeThePathOpensIsKept) {
+  const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
+  TwoPaths t(100000, l, l);
+  t.open_second = false;
+  FrameInjector inj(t.h);
+  Connection* c = t.h.connect(mp_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.h.sim.run_until([&] { return c->established(); }, 5 * kSecond));
+  inj.piggyback(Frames().add(PathStatusFrame{false, 1, 0}).bytes);
+  ASSERT_TRUE(t.h.sim.run_until([&] { return inj.piggybacked() == 1; }, 5 * kSecond));
+  t.h.sim.run_for(50 * kMillisecond);
+  ASSERT_EQ(c->open_path(tuple_from(t.cli2, t.h.srv_addr), t.h.sim.now()),
+            Connection::OpenPathResult::kOk);
+  Connection* s = t.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(t.h.sim.run_until([&] { return paths_of(*s).size() == 2; }, 5 * kSecond));
+  EXPECT_TRUE(paths_of(*s)[1].peer_backup);
+  EXPECT_FALSE(paths_of(*s)[0].peer_backup);
+  EXPECT_FALSE(s->closed());
 }
 
 }  // namespace

@@ -239,6 +239,14 @@ Connection::Path& Connection::make_path(uint32_t path_id, const Tuple& tuple, Ti
     r.discard_space(PnSpace::kHandshake, now);
     if (peer_tp_applied_) r.set_max_ack_delay(peer_tp_.max_ack_delay * kMillisecond);
   }
+  for (EarlyStatus& e : early_status_) {
+    if (e.used && e.f.path_id == path_id) {
+      path->peer_status_known = true;
+      path->peer_status_seq = e.f.sequence_number;
+      path->peer_backup = !e.f.available;
+      e = {};
+    }
+  }
   auto at = std::find_if(paths_.begin(), paths_.end(),
                          [&](const auto& p) { return p->path_id > path_id; });
   return **paths_.insert(at, std::move(path));
@@ -1503,7 +1511,21 @@ TransportError Connection::on_path_abandon(const PathAbandonFrame& f, TimeNs now
 TransportError Connection::on_path_status(const PathStatusFrame& f) {
   if (f.path_id > local_max_path_id_) return TransportError::PROTOCOL_VIOLATION;
   Path* p = find_path(static_cast<uint32_t>(f.path_id));
-  if (!p || !path_open(*p)) return TransportError::NO_ERROR;
+  if (!p) {
+    // 3.3: the peer may state its preference before the path is open; kept (the newest per
+    // path ID, a bounded table) until it opens.
+    if (path_id_closed(f.path_id)) return TransportError::NO_ERROR;
+    EarlyStatus* slot = nullptr;
+    for (EarlyStatus& e : early_status_) {
+      if (e.used && e.f.path_id == f.path_id) slot = &e;
+    }
+    for (EarlyStatus& e : early_status_) {
+      if (!slot && !e.used) slot = &e;
+    }
+    if (slot && (!slot->used || f.sequence_number > slot->f.sequence_number)) *slot = {true, f};
+    return TransportError::NO_ERROR;
+  }
+  if (!path_open(*p)) return TransportError::NO_ERROR;
   // 4.3: one sequence space per path for both frames; an older one arriving late is ignored.
   if (p->peer_status_known && f.sequence_number <= p->peer_status_seq) {
     ++stats_.path_status_stale;

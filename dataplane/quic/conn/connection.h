@@ -570,6 +570,12 @@ class Connection {
   std::array<PathCidsBlockedFrame, 4> cids_blocked_{};  // PATH_CIDS_BLOCKED to send
   size_t n_cids_blocked_ = 0;
   std::array<PathAbandonFrame, kMaxCidPaths> abandons_{};  // PATH_ABANDON to send (or resend)
+  // PATH_STATUS_* for path IDs not open yet (3.3, 4.3): the newest per path ID, bounded.
+  struct EarlyStatus {
+    bool used = false;
+    PathStatusFrame f;
+  };
+  std::array<EarlyStatus, 4> early_status_{};
   size_t n_abandons_ = 0;
   size_t urgent_next_ = 0;  // round robin over paths for per-path work
   bool app_wakeup_ = false;
