@@ -20,6 +20,12 @@ std::string fmt(const char* f, double v) {
 
 bool is_stale(const std::vector<uint8_t>& stale, size_t w) { return w < stale.size() && stale[w]; }
 
+// " steered out N in M" for a worker that steered anything, else "".
+std::string steer_suffix(const WorkerStats& s) {
+  if (!s.steered_out && !s.steered_in) return {};
+  return " steered out " + std::to_string(s.steered_out) + " in " + std::to_string(s.steered_in);
+}
+
 }  // namespace
 
 WorkerStats total_of(const std::vector<WorkerTelemetry>& per_worker) {
@@ -181,6 +187,14 @@ std::string stats_text(const std::vector<WorkerTelemetry>& per_worker,
                 "polls %" PRIu64 " (idle %" PRIu64 "), sleeps %" PRIu64 ", commands %" PRIu64 "\n",
                 t.polls, t.idle_polls, t.sleeps, t.commands);
   out += buf;
+  // Only engines with several workers steer; a line of zeros would be noise everywhere else.
+  if (t.steered_out || t.steered_in || t.steer_held || t.steer_rx_paused || t.steer_drained) {
+    std::snprintf(buf, sizeof buf,
+                  "steering: out %" PRIu64 " in %" PRIu64 ", held %" PRIu64 ", rx paused %" PRIu64
+                  " turns, drained at quit %" PRIu64 "\n",
+                  t.steered_out, t.steered_in, t.steer_held, t.steer_rx_paused, t.steer_drained);
+    out += buf;
+  }
   if (t.dropped() == 0) {
     out += "drops: none\n";
   } else {
@@ -196,9 +210,9 @@ std::string stats_text(const std::vector<WorkerTelemetry>& per_worker,
     const WorkerStats& s = per_worker[w].stats;
     std::snprintf(buf, sizeof buf,
                   "worker %zu (lcore %ld): rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64
-                  " udp rx %" PRIu64 " tx %" PRIu64 "%s\n",
+                  " udp rx %" PRIu64 " tx %" PRIu64 "%s%s\n",
                   w, lcore_of(info, w), s.rx_packets, s.tx_packets, s.dropped(), s.udp_rx, s.udp_tx,
-                  is_stale(stale, w) ? " [stale]" : "");
+                  steer_suffix(s).c_str(), is_stale(stale, w) ? " [stale]" : "");
     out += buf;
   }
   for (const PortInfo& p : info.ports) {

@@ -34,6 +34,11 @@ inline constexpr StatField kStatFields[] = {
     {"idle_polls", &WorkerStats::idle_polls},
     {"sleeps", &WorkerStats::sleeps},
     {"commands", &WorkerStats::commands},
+    {"steered_out", &WorkerStats::steered_out},
+    {"steered_in", &WorkerStats::steered_in},
+    {"steer_held", &WorkerStats::steer_held},
+    {"steer_rx_paused", &WorkerStats::steer_rx_paused},
+    {"steer_drained", &WorkerStats::steer_drained},
 };
 
 WorkerStats total_of(const std::vector<WorkerTelemetry>& per_worker);

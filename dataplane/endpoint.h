@@ -159,6 +159,16 @@ class Endpoint {
                             WorkerStats& stats) = 0;
   // Time-driven work (timers, pacing). Returns the next time it wants to run, or kNever.
   virtual uint64_t on_timer(uint64_t now_ns, TxBatch& tx, WorkerStats& stats) = 0;
+  // Per-core steering: the worker that must handle `d` when it is not this endpoint's, else -1.
+  // Drivers with several workers behind one address (DPDK with RSS) call it for each received
+  // datagram before on_datagrams and hand the datagram to that worker: a connection's paths have
+  // different 4-tuples and so land on different rx queues, but only the owner holds its state.
+  // Must be a pure, O(1) function of the datagram (called on the hot path, from the receiving
+  // worker's thread, never changing anything). Endpoints without per-worker state keep -1.
+  virtual int32_t steer(const RxDatagram& d) const {
+    (void)d;
+    return -1;
+  }
   // For the control plane (campctl conns), called between bursts: writes summaries of up to
   // `cap` live connections into out[] (only the one whose id is `only`, when only != 0) and
   // returns how many matched, which may exceed cap (the list is then cut). No connections, as

@@ -25,6 +25,12 @@ struct WorkerStats {
   uint64_t idle_polls = 0;    // polls that found nothing
   uint64_t sleeps = 0;        // idle backoff sleeps taken
   uint64_t commands = 0;      // control commands applied
+  // Per-core steering (drivers/dpdk/steer.h): datagrams whose connection ID names another worker.
+  uint64_t steered_out = 0;      // handed to their owner's ring
+  uint64_t steered_in = 0;       // taken from other workers' rings
+  uint64_t steer_held = 0;       // found their ring full and waited here for room
+  uint64_t steer_rx_paused = 0;  // turns that skipped rx polling because packets were held
+  uint64_t steer_drained = 0;    // still held or ringed at quit, freed then
   std::array<uint64_t, kDropReasonCount> drops{};
 
   void drop(DropReason r, uint64_t n = 1) { drops[static_cast<size_t>(r)] += n; }
@@ -52,6 +58,11 @@ inline WorkerStats& WorkerStats::operator+=(const WorkerStats& o) {
   idle_polls += o.idle_polls;
   sleeps += o.sleeps;
   commands += o.commands;
+  steered_out += o.steered_out;
+  steered_in += o.steered_in;
+  steer_held += o.steer_held;
+  steer_rx_paused += o.steer_rx_paused;
+  steer_drained += o.steer_drained;
   for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += o.drops[i];
   return *this;
 }

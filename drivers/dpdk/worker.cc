@@ -4,6 +4,8 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include <cstring>
+
 namespace camp::dpdk {
 
 namespace {
@@ -122,9 +124,50 @@ bool finish_frame(rte_mbuf* m, const TxSlot& s, const WorkerQueue& q) {
   return true;
 }
 
+// Hands worker o's held datagrams to its ring, oldest first; returns how many still wait.
+uint16_t flush_held(Worker& w, unsigned o) {
+  const uint16_t n = w.n_held[o];
+  const unsigned k =
+      rte_ring_enqueue_burst(w.to[o], reinterpret_cast<void* const*>(w.held[o]), n, nullptr);
+  if (k == 0) return n;
+  if (k < n) std::memmove(w.held[o], w.held[o] + k, (n - k) * sizeof(rte_mbuf*));
+  w.n_held[o] = static_cast<uint16_t>(n - k);
+  w.held_total -= k;
+  w.stats.steered_out += k;
+  return w.n_held[o];
+}
+
+// Datagrams other workers steered here: each is handled as if received on this worker's own queue
+// of the port it arrived on (the source wrote it to m->port), so replies leave on our tx queue.
+void deliver_steered(Worker& w, rte_mbuf** pkts, uint16_t n, uint64_t now) {
+  rte_mbuf* group[kMaxBurst];
+  uint16_t left = n;
+  for (unsigned qi = 0; qi < w.n_queues && left; ++qi) {
+    const WorkerQueue& q = w.queues[qi];
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < n; ++i)
+      if (pkts[i] != nullptr && pkts[i]->port == q.port) {
+        group[k++] = pkts[i];
+        pkts[i] = nullptr;
+      }
+    if (k == 0) continue;
+    left = static_cast<uint16_t>(left - k);
+    handle_burst(w, q, group, k, now, true);
+  }
+  // A port this worker has no queue on: steering is only set up when every worker has one on
+  // every port (steer.h), so this means no endpoint of ours can answer there.
+  for (uint16_t i = 0; i < n && left; ++i)
+    if (pkts[i] != nullptr) {
+      w.stats.drop(DropReason::udp_port_closed);
+      rte_pktmbuf_free(pkts[i]);
+      --left;
+    }
+}
+
 }  // namespace
 
-void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, uint64_t now) {
+void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, uint64_t now,
+                  bool steered) {
   rte_mbuf* out[2 * kMaxBurst];
   uint16_t n_out = 0;
   RxDatagram* dgrams = w.dgrams;
@@ -133,10 +176,15 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
   rte_mbuf* freed[2 * kMaxBurst];  // dropped frames, then unused reply buffers and datagrams
   uint16_t n_freed = 0;
 
+  // Steered frames were counted as received by the worker whose queue they arrived on.
+  const bool may_steer = !steered && w.n_workers > 1;
+  uint32_t steered_to = 0;  // bit o: something was added to held[o]
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    w.stats.rx_packets++;
-    w.stats.rx_bytes += m->pkt_len;
+    if (!steered) {
+      w.stats.rx_packets++;
+      w.stats.rx_bytes += m->pkt_len;
+    }
     if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
       w.stats.drop(DropReason::rx_multiseg);
       freed[n_freed++] = m;
@@ -151,6 +199,19 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
                                          q.rx_cksum ? rx_offload(m) : net::RxOffload{}, &d);
     switch (r.action) {
       case net::Action::udp: {
+        if (may_steer) {
+          const int32_t o = w.endpoint->steer(d);
+          // held[o] has room by handle_burst's precondition; were it broken, the datagram is
+          // handled here rather than written past the backlog.
+          if (o >= 0 && static_cast<uint32_t>(o) < w.n_workers &&
+              static_cast<uint32_t>(o) != w.id && w.to[o] != nullptr && w.n_held[o] < kMaxBurst) {
+            m->port = q.port;  // ring PMDs leave it unset; the owner answers on this port
+            w.held[o][w.n_held[o]++] = m;
+            ++w.held_total;
+            steered_to |= uint32_t{1} << o;
+            break;
+          }
+        }
         const auto to_end = m->buf_len - (d.data - static_cast<uint8_t*>(m->buf_addr));
         d.room = static_cast<uint16_t>(RTE_MIN(to_end, payload_limit(q)));
         d.buf_id = own ? static_cast<uint8_t>(n_dgrams) : kNoRxBuf;
@@ -172,6 +233,12 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
         freed[n_freed++] = m;
         break;
     }
+  }
+
+  // Steered datagrams go before the endpoint runs, so their owner may see them this turn.
+  for (uint32_t b = steered_to; b != 0; b &= b - 1) {
+    const unsigned o = static_cast<unsigned>(__builtin_ctz(b));
+    w.stats.steer_held += flush_held(w, o);  // held was empty on entry: all that wait are new
   }
 
   if (n_dgrams) {
@@ -251,24 +318,51 @@ void run_timer(Worker& w, uint64_t now) {
   if (used < kMaxBurst && slots[used].data != nullptr) rte_pktmbuf_free(fresh[used]);
 }
 
+uint16_t poll_once(Worker& w, uint64_t now) {
+  w.stats.polls++;
+  for (unsigned o = 0; w.held_total != 0 && o < w.n_workers; ++o)
+    if (w.n_held[o] != 0) flush_held(w, o);
+  const uint16_t burst = static_cast<uint16_t>(w.settings.get(WorkerKey::rx_burst));
+  rte_mbuf* pkts[kMaxBurst];
+  uint16_t got = 0;
+  // Rings first: what waits there was received earlier than what the NIC holds now. Taking it
+  // never adds to held (steered frames are not steered again), so two workers that both hold
+  // for each other still empty each other's rings: no deadlock.
+  for (unsigned s = 0; s < w.n_workers; ++s) {
+    if (w.from[s] == nullptr) continue;
+    const uint16_t n = static_cast<uint16_t>(
+        rte_ring_dequeue_burst(w.from[s], reinterpret_cast<void**>(pkts), burst, nullptr));
+    if (n == 0) continue;
+    got = static_cast<uint16_t>(got + n);
+    w.stats.steered_in += n;
+    deliver_steered(w, pkts, n, now);
+  }
+  // Rx only while nothing is held: a burst can then always be parked, and under backpressure the
+  // NIC's ring fills and counts imissed instead of this worker dropping packets.
+  bool paused = false;
+  for (unsigned i = 0; i < w.n_queues; ++i) {
+    if (w.held_total != 0) {
+      paused = true;
+      break;
+    }
+    const WorkerQueue& q = w.queues[i];
+    const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, burst);
+    if (n == 0) continue;
+    got = static_cast<uint16_t>(got + n);
+    handle_burst(w, q, pkts, n, now);
+  }
+  if (paused) w.stats.steer_rx_paused++;
+  if (now >= w.next_timer) run_timer(w, now);
+  return got;
+}
+
 int worker_main(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
-  rte_mbuf* pkts[kMaxBurst];
   uint64_t idle_run = 0;
   uint64_t next_push = 0;
   while (!w.quit->load(std::memory_order_relaxed)) {
-    const uint16_t burst = static_cast<uint16_t>(w.settings.get(WorkerKey::rx_burst));
-    uint16_t got = 0;
-    w.stats.polls++;
     const uint64_t now = now_ns();  // one clock read per turn: bursts and timers share it
-    for (unsigned i = 0; i < w.n_queues; ++i) {
-      const WorkerQueue& q = w.queues[i];
-      const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, burst);
-      if (n == 0) continue;
-      got += n;
-      handle_burst(w, q, pkts, n, now);
-    }
-    if (now >= w.next_timer) run_timer(w, now);
+    const uint16_t got = poll_once(w, now);
     // Commands and telemetry between bursts; never wait on the control thread.
     if (w.channel->commands.read_available()) {
       service_commands(*w.channel, w.id, now, w.stats, w.settings, w.endpoint);
@@ -278,7 +372,7 @@ int worker_main(void* arg) {
       w.channel->telemetry.push(WorkerTelemetry{w.id, 0, now, w.stats, w.settings});
       next_push = tsc + w.settings.get(WorkerKey::telemetry_ms) * (rte_get_tsc_hz() / 1000);
     }
-    if (got == 0) {
+    if (got == 0 && w.held_total == 0) {  // held datagrams are retried at once, never slept on
       w.stats.idle_polls++;
       const uint64_t sleep_us = w.settings.get(WorkerKey::idle_sleep_us);
       if (++idle_run > w.settings.get(WorkerKey::idle_polls) && sleep_us > 0) {

@@ -25,6 +25,7 @@
 #include "dataplane/reflector.h"
 #include "drivers/dpdk/null_template.h"
 #include "drivers/dpdk/port.h"
+#include "drivers/dpdk/steer.h"
 #include "drivers/dpdk/worker.h"
 #include "tools/campd/options.h"
 #include "tools/campd/run_socket.h"
@@ -205,7 +206,10 @@ int main(int argc, char** argv) {
     const campd::PortOptions& po = opt.ports[pid];
     per_worker_desc += (opt.rxd ? opt.rxd : po.rxd) + (opt.txd ? opt.txd : po.txd);
   }
-  const uint32_t n_rx = opt.mbufs ? opt.mbufs : per_worker_desc + 4 * dpdk::kMaxBurst + 1024;
+  // With several workers, datagrams parked in steering rings and backlogs come from the
+  // receiving worker's pool: room for them on top, so steering never starves rx.
+  const uint32_t n_rx = (opt.mbufs ? opt.mbufs : per_worker_desc + 4 * dpdk::kMaxBurst + 1024) +
+                        dpdk::steer_pool_extra(n_workers);
   const uint32_t n_tx = per_worker_desc + 4 * dpdk::kMaxBurst + 1024;
   for (uint16_t w = 0; w < n_workers; ++w) {
     const int socket = static_cast<int>(rte_lcore_to_socket_id(lcores[w]));
@@ -294,6 +298,31 @@ int main(int argc, char** argv) {
     std::printf("\n");
     ports.push_back(std::move(port));
   }
+  // Per-core steering: a connection's paths arrive on whatever queue RSS picks; each worker hands
+  // datagrams whose connection ID names another worker to that worker's ring.
+  dpdk::SteerRings steer;
+  if (n_workers > 1) {
+    std::vector<dpdk::Worker*> wp;
+    std::vector<int> sockets;
+    for (uint16_t w = 0; w < n_workers; ++w) {
+      wp.push_back(workers[w].get());
+      sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(lcores[w])));
+    }
+    const std::string why = dpdk::steer_unsupported(wp.data(), n_workers);
+    if (!why.empty()) {
+      std::fprintf(stderr, "campd: warning: steering between workers disabled (%s): a connection "
+                   "whose paths reach different workers gets Stateless Resets\n", why.c_str());
+    } else if (!steer.create(n_workers, sockets.data(), &err)) {
+      fail(err);
+      for (auto& p : ports) dpdk::close_port(p->port_id);
+      rte_eal_cleanup();
+      return rc;
+    } else {
+      steer.attach(wp.data(), n_workers);
+      std::printf("campd: steering between %u workers (%u rings of %u)\n", n_workers,
+                  n_workers * (n_workers - 1u), dpdk::kSteerRingSize);
+    }
+  }
   if (opt.null_template == "udp")
     for (rte_mempool* mp : rx_pools) dpdk::fill_udp_template(mp, ports[0]->local);
 
@@ -335,6 +364,7 @@ int main(int argc, char** argv) {
   const std::string sock = opt.ctl_socket.empty() ? control::kDefaultSocketPath : opt.ctl_socket;
   if (!control.start(sock, opt.telemetry, &err)) {
     fail(err);
+    steer.release();
     for (auto& p : ports) dpdk::close_port(p->port_id);
     rte_eal_cleanup();
     return rc;
@@ -372,6 +402,13 @@ int main(int argc, char** argv) {
   }
   rte_eal_mp_wait_lcore();
   control.stop();
+  // Every worker stopped: what is still parked between them is freed (counted as steer_drained).
+  {
+    std::vector<dpdk::Worker*> wp;
+    for (auto& w : workers) wp.push_back(w.get());
+    steer.drain(wp.data(), n_workers);
+    steer.release();
+  }
 
   std::vector<WorkerTelemetry> final_tel;
   for (auto& w : workers) final_tel.push_back(WorkerTelemetry{w->id, 0, 0, w->stats, w->settings});

@@ -259,7 +259,8 @@ campd options:
       --no-telemetry       do not register /camp/... with rte_telemetry
   -d, --duration SEC       stop by itself after SEC seconds (default: run until SIGINT/SIGTERM)
       --json               print the final counters as JSON
-      --mbufs N            rx mbufs per worker (default: from the descriptor counts)
+      --mbufs N            rx mbufs per worker (default: from the descriptor counts), plus
+                           room for steering rings when there are several workers
       --rxd N, --txd N     descriptors per queue on every port (default 1024)
       --null-template udp  fill rx mbuf pools with a UDP datagram from port 0's second IPv4
                            address to its first, both on the UDP port, so net_null ports act

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <vector>
@@ -46,6 +47,8 @@ quic::TransportParameters server_transport_parameters() {
 struct QuicService::Impl {
   Options opt;
   std::unique_ptr<quic::TlsContext> tls;
+  // One Stateless Reset key for every worker: a token is then the same whichever worker derives it.
+  std::array<uint8_t, quic::StatelessResetKey::kKeyLength> reset_key{};
   std::vector<std::unique_ptr<HqApp>> apps;
   std::vector<std::unique_ptr<quic::QuicEndpoint>> endpoints;
 };
@@ -78,6 +81,10 @@ std::unique_ptr<QuicService> QuicService::create(const Options& opt, std::string
   s->impl_ = std::make_unique<Impl>();
   s->impl_->opt = opt;
   s->impl_->tls = std::move(tls);
+  if (!quic::StatelessResetKey::generate(s->impl_->reset_key)) {
+    *err = "no randomness for the stateless reset key";
+    return nullptr;
+  }
   return s;
 }
 
@@ -89,6 +96,7 @@ Endpoint* QuicService::make_worker_endpoint(uint16_t w, uint16_t workers, std::s
   cfg.cid.worker_count = workers;
   cfg.worker = w;
   cfg.retry = m.opt.retry;
+  cfg.reset_key = m.reset_key;
   if (!m.opt.qlog_dir.empty()) {
     const std::string dir = m.opt.qlog_dir;
     cfg.qlog_factory = [dir](quic::Role role, quic::ByteView odcid) {

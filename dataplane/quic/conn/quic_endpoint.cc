@@ -16,11 +16,19 @@ constexpr size_t kMinStatelessReset = 21;     // RFC 9000 10.3
 
 uint32_t handle_of(const Connection& c) { return static_cast<uint32_t>(c.id()); }
 
+// CIDs one connection may hold in the table: ours for every path ID it may open (the active limit
+// and as many awaiting retirement), plus the client's Initial DCID (multipath-21 3.2.1).
+size_t cids_per_connection(const QuicEndpointConfig& cfg) {
+  const uint64_t paths =
+      std::min<uint64_t>(cfg.conn.local_tp.initial_max_path_id.value_or(0), kMaxCidPaths - 1) + 1;
+  return static_cast<size_t>(paths) * 2 * kMaxActiveCids + 2;
+}
+
 }  // namespace
 
 QuicEndpoint::QuicEndpoint(const QuicEndpointConfig& cfg, const TlsContext& tls, QuicApp* app)
     : cfg_(cfg), tls_(tls), app_(app), codec_(cfg.cid), tokens_(imb_),
-      table_(std::max<size_t>(1, cfg.max_connections) * (2 * kMaxActiveCids + 2),
+      table_(std::max<size_t>(1, cfg.max_connections) * cids_per_connection(cfg),
              cfg.seed ? cfg.seed : 0x9e3779b97f4a7c15ULL) {
   if (!imb_.ok()) {
     error_ = "intel-ipsec-mb manager could not be created";
@@ -45,6 +53,7 @@ QuicEndpoint::QuicEndpoint(const QuicEndpointConfig& cfg, const TlsContext& tls,
       return;
     }
   }
+  if (cfg.reset_key) reset_key = *cfg.reset_key;
   reset_key_ = std::make_unique<StatelessResetKey>(reset_key);
   if (tokens_.init(token_key, cfg.worker, 0) != CryptoStatus::ok ||
       retry_.init(imb_) != CryptoStatus::ok) {
@@ -88,7 +97,7 @@ Connection* QuicEndpoint::find(uint64_t conn_id) {
 
 bool QuicEndpoint::add_cid(Connection& c, ByteView cid) {
   Slot& s = slots_[handle_of(c)];
-  if (s.cids.size() >= 2 * kMaxActiveCids + 2) return false;
+  if (s.cids.size() >= cids_per_connection(cfg_)) return false;
   if (table_.insert(cid, handle_of(c)) != CidTableError::kOk) return false;
   s.cids.emplace_back(cid);
   return true;
@@ -143,6 +152,24 @@ uint64_t QuicEndpoint::on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) {
   }
   reap(now);
   return next_wake(now);
+}
+
+int32_t QuicEndpoint::steer(const RxDatagram& d) const {
+  // Only the invariant header fields are read (RFC 8999 5): the first octet's form bit and, for
+  // a long header, the DCID length octet after the version, so any version routes alike.
+  constexpr size_t kLongDcidLenOffset = 5;  // first octet + 4-octet version
+  if (d.len == 0 || d.data == nullptr) return -1;
+  DecodedCid r;
+  if ((d.data[0] & 0x80) == 0) {
+    r = codec_.route_short_header(ByteView(d.data, d.len));
+  } else {
+    if (d.len <= kLongDcidLenOffset) return -1;
+    const size_t dcid_len = d.data[kLongDcidLenOffset];
+    if (dcid_len != codec_.cid_length() || d.len < kLongDcidLenOffset + 1 + dcid_len) return -1;
+    r = codec_.route(ByteView(d.data + kLongDcidLenOffset + 1, dcid_len));
+  }
+  if (r.status != CidStatus::kOk || r.worker == cfg_.worker) return -1;
+  return r.worker;
 }
 
 void QuicEndpoint::on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, WorkerStats& stats) {

@@ -6,6 +6,7 @@
 // request. Drops are counted by reason in WorkerStats.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -51,6 +52,10 @@ struct QuicEndpointConfig {
   bool retry = false;     // server: validate every new client address with Retry first
   // Seeds for tests; 0: keys and randomness from GnuTLS's generator.
   uint64_t seed = 0;
+  // The Stateless Reset key (RFC 9000 10.3.2), when the caller shares one among several endpoints
+  // (every worker of a server, so that a token is the same whichever worker derives it); unset:
+  // each endpoint draws its own (or derives it from seed).
+  std::optional<std::array<uint8_t, StatelessResetKey::kKeyLength>> reset_key;
   // Per-connection qlog; returns nullptr for none. Called when a connection starts.
   std::function<std::unique_ptr<QlogWriter>(Role role, ByteView odcid)> qlog_factory;
 };
@@ -71,6 +76,10 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now_ns, TxBatch& tx,
                     WorkerStats& stats) override;
   uint64_t on_timer(uint64_t now_ns, TxBatch& tx, WorkerStats& stats) override;
+  // Per-core steering: the worker named in the datagram's Destination Connection ID (QUIC-LB
+  // plaintext layout, cfg.cid) when that is another worker of this server, else -1. Client-chosen
+  // DCIDs (first Initials, 0-RTT) and foreign or malformed CIDs stay where they arrived.
+  int32_t steer(const RxDatagram& d) const override;
   // campctl conns / conn: summaries of the live connections (conn_snapshot.cc).
   size_t snapshot_connections(ConnSummary* out, size_t cap, uint64_t now_ns,
                               uint64_t only) override;
