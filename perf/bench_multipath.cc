@@ -240,19 +240,10 @@ class TimedEndpoint final : public Endpoint {
 
 struct Tls {
   Tls() {
-    const test::KeyPair ca = test::make_ca("camp bench CA");
-    const test::KeyPair leaf = test::make_server_cert(ca, "server.test");
-    std::string err;
-    TlsServerConfig sc;
-    sc.cert_pem = leaf.cert_pem;
-    sc.key_pem = leaf.key_pem;
-    sc.alpn = {"camp-bench"};
-    server = TlsContext::server(sc, &err);
-    TlsClientConfig cc;
-    cc.ca_pem = ca.cert_pem;
-    cc.alpn = {"camp-bench"};
-    client = TlsContext::client(cc, &err);
-    if (!server || !client) die("TLS contexts: " + err);
+    test::TlsPair pair = test::make_tls_pair("camp-bench");
+    if (!pair.server || !pair.client) die("TLS contexts: " + pair.error);
+    server = std::move(pair.server);
+    client = std::move(pair.client);
   }
   std::unique_ptr<TlsContext> server, client;
 };

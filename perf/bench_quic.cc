@@ -22,8 +22,6 @@
 // and read (client) are timed apart and reported on stderr only; the copy of each datagram for the
 // client happens outside both timed regions. Checksums: as with a NIC's offload (the flags are set
 // and net_null ignores them); --sw-cksum computes them in software instead.
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <malloc.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -37,7 +35,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -50,6 +47,7 @@
 #include "dataplane/quic/tls/tls_context.h"
 #include "drivers/dpdk/port.h"
 #include "drivers/net/l2l3.h"
+#include "tests/quic_tls/test_pki.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define BENCH_ASAN 1
@@ -83,48 +81,6 @@ constexpr size_t kAad = 13;  // a 1-RTT short header: 1 + 10-byte CID + 2-byte p
 }
 
 double seconds_of(uint64_t cycles) { return static_cast<double>(cycles) / rte_get_tsc_hz(); }
-
-// ---- TLS: a throwaway self-signed ECDSA certificate (the client skips verification) -----------
-
-void gnutls_check(int rv, const char* what) {
-  if (rv < 0) die(std::string(what) + ": " + gnutls_strerror(rv));
-}
-
-std::string take_pem(gnutls_datum_t d) {
-  std::string s(reinterpret_cast<const char*>(d.data), d.size);
-  gnutls_free(d.data);
-  return s;
-}
-
-std::pair<std::string, std::string> make_cert(const std::string& name) {
-  gnutls_x509_privkey_t key;
-  gnutls_x509_crt_t crt;
-  gnutls_check(gnutls_x509_privkey_init(&key), "privkey_init");
-  gnutls_check(gnutls_x509_privkey_generate(
-                   key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
-               "privkey_generate");
-  gnutls_check(gnutls_x509_crt_init(&crt), "crt_init");
-  gnutls_check(gnutls_x509_crt_set_version(crt, 3), "set_version");
-  const unsigned char serial[] = {0x01};
-  gnutls_check(gnutls_x509_crt_set_serial(crt, serial, sizeof serial), "set_serial");
-  const time_t now = time(nullptr);
-  gnutls_check(gnutls_x509_crt_set_activation_time(crt, now - 3600), "activation");
-  gnutls_check(gnutls_x509_crt_set_expiration_time(crt, now + 86400), "expiration");
-  gnutls_check(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, name.data(),
-                                             name.size()),
-               "set_dn");
-  gnutls_check(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, name.data(),
-                                                    name.size(), GNUTLS_FSAN_SET),
-               "san");
-  gnutls_check(gnutls_x509_crt_set_key(crt, key), "set_key");
-  gnutls_check(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
-  gnutls_datum_t c{}, k{};
-  gnutls_check(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &c), "crt_export");
-  gnutls_check(gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &k), "key_export");
-  gnutls_x509_crt_deinit(crt);
-  gnutls_x509_privkey_deinit(key);
-  return {take_pem(c), take_pem(k)};
-}
 
 TransportParameters bench_tp() {
   TransportParameters tp;
@@ -269,18 +225,10 @@ struct Setup {
 
 Setup make_setup() {
   Setup s;
-  const auto [cert, key] = make_cert("bench.camp");
-  std::string err;
-  TlsServerConfig sc;
-  sc.cert_pem = cert;
-  sc.key_pem = key;
-  sc.alpn = {"camp-bench"};
-  s.server_tls = TlsContext::server(sc, &err);
-  TlsClientConfig cc;
-  cc.insecure_skip_verify = true;
-  cc.alpn = {"camp-bench"};
-  s.client_tls = TlsContext::client(cc, &err);
-  if (!s.server_tls || !s.client_tls) die("TLS set-up: " + err);
+  test::TlsPair tls = test::make_tls_pair("camp-bench", "bench.camp", false);
+  if (!tls.server || !tls.client) die("TLS set-up: " + tls.error);
+  s.server_tls = std::move(tls.server);
+  s.client_tls = std::move(tls.client);
   s.scfg.role = Role::kServer;
   s.scfg.conn.local_tp = bench_tp();
   s.scfg.conn.max_datagram_size = kPayload;

@@ -25,14 +25,15 @@
 #include "drivers/dpdk/port.h"
 #include "drivers/dpdk/steer.h"
 #include "drivers/dpdk/worker.h"
+#include "tests/dpdk/peer_frame.h"
 
 namespace camp::dpdk {
 namespace {
 
-const uint8_t kOurIp[4] = {198, 18, 0, 1};
-const uint8_t kPeerIp[4] = {198, 18, 0, 2};
-const uint8_t kPeerMac[6] = {0x02, 0, 0, 0, 0, 0x22};
-constexpr uint16_t kPort = 4433;
+using test::kOurIp;
+using test::kPeerIp;
+using test::kPeerMac;
+using test::kPort;
 
 quic::CidConfig cid_config() {
   quic::CidConfig c;
@@ -185,18 +186,7 @@ class SteerTest : public ::testing::Test {
     return p;
   }
   static rte_mbuf* udp_frame(const std::string& payload, int pool) {
-    rte_mbuf* m = rte_pktmbuf_alloc(pools_[pool]);
-    uint8_t* f = rte_pktmbuf_mtod(m, uint8_t*);
-    std::memcpy(f + net::udp_headroom(4), payload.data(), payload.size());
-    Tuple t;
-    t.local = IpAddr::v4(kPeerIp);
-    t.local_port = 5555;
-    t.remote = IpAddr::v4(kOurIp);
-    t.remote_port = kPort;
-    std::memcpy(t.next_hop_mac, port_.local.mac, 6);
-    const uint16_t len = net::build_udp(f, static_cast<uint16_t>(payload.size()), t, kPeerMac,
-                                        false, false);
-    m->data_len = m->pkt_len = len;
+    rte_mbuf* m = test::peer_udp_frame(pools_[pool], payload, port_.local.mac);
     m->port = 0xbeef;  // what a ring PMD leaves: the worker must not rely on it
     return m;
   }

@@ -15,14 +15,15 @@
 
 #include "drivers/dpdk/port.h"
 #include "drivers/dpdk/worker.h"
+#include "tests/dpdk/peer_frame.h"
 
 namespace camp::dpdk {
 namespace {
 
-const uint8_t kOurIp[4] = {198, 18, 0, 1};
-const uint8_t kPeerIp[4] = {198, 18, 0, 2};
-const uint8_t kPeerMac[6] = {0x02, 0, 0, 0, 0, 0x22};
-constexpr uint16_t kPort = 4433;
+using test::kOurIp;
+using test::kPeerIp;
+using test::kPeerMac;
+using test::kPort;
 
 // What the test endpoint does with each datagram, by its first payload byte:
 // 'i' reply in place, 'f' reply "fresh!" from a fresh buffer, 'x' ignore.
@@ -126,19 +127,7 @@ class WorkerTest : public ::testing::Test {
 
   // A UDP datagram from the peer to us, built with the engine's own writer.
   static rte_mbuf* udp_frame(const std::string& payload, rte_mempool* pool = nullptr) {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool ? pool : pool_);
-    uint8_t* f = rte_pktmbuf_mtod(m, uint8_t*);
-    std::memcpy(f + net::udp_headroom(4), payload.data(), payload.size());
-    Tuple t;
-    t.local = IpAddr::v4(kPeerIp);
-    t.local_port = 5555;
-    t.remote = IpAddr::v4(kOurIp);
-    t.remote_port = kPort;
-    std::memcpy(t.next_hop_mac, port_.local.mac, 6);
-    const uint16_t len = net::build_udp(f, static_cast<uint16_t>(payload.size()), t, kPeerMac,
-                                        false, false);
-    m->data_len = m->pkt_len = len;
-    return m;
+    return test::peer_udp_frame(pool ? pool : pool_, payload, port_.local.mac);
   }
   // Frames the port sent, each parsed from the peer's side.
   struct Sent {

@@ -186,18 +186,6 @@ class ProxyEndpoint final : public Endpoint {
   uint64_t poll_ns = 0;
 };
 
-struct Pki {
-  Pki() {
-    ca = test::make_ca("camp test CA");
-    leaf = test::make_server_cert(ca, "server.test");
-  }
-  test::KeyPair ca, leaf;
-};
-inline const Pki& pki() {
-  static Pki p;
-  return p;
-}
-
 inline TransportParameters default_tp() {
   TransportParameters tp;
   tp.max_idle_timeout = 30000;
@@ -226,17 +214,10 @@ struct Harness {
 
   Harness(uint64_t want, const HarnessOptions& o)
       : sim(sim::SimConfig{.seed = o.seed, .pool_packets = o.pool_packets}), client_app(want) {
-    std::string err;
-    TlsServerConfig sc;
-    sc.cert_pem = pki().leaf.cert_pem;
-    sc.key_pem = pki().leaf.key_pem;
-    sc.alpn = {"camp-test"};
-    server_tls = TlsContext::server(sc, &err);
-    TlsClientConfig cc;
-    cc.ca_pem = pki().ca.cert_pem;
-    cc.alpn = {"camp-test"};
-    client_tls = TlsContext::client(cc, &err);
-    EXPECT_TRUE(server_tls && client_tls) << err;
+    test::TlsPair tls = test::make_tls_pair("camp-test");
+    server_tls = std::move(tls.server);
+    client_tls = std::move(tls.client);
+    EXPECT_TRUE(server_tls && client_tls) << tls.error;
 
     scfg.role = Role::kServer;
     scfg.conn.local_tp = default_tp();

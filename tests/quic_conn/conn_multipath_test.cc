@@ -125,6 +125,25 @@ TEST(QuicConnMultipath, NegotiatedWhenBothSidesOfferIt) {
   EXPECT_EQ(paths_of(*c).size(), 1u);
 }
 
+// Multipath negotiated, one path, and that path goes silent for half a second: there is
+// nothing to fail over to, so the connection just waits (no timer stuck in the past, which the
+// harness would report as a spin) and finishes when the link comes back.
+TEST(QuicConnMultipath, OnePathOutageWithNothingToFailOverTo) {
+  Harness h(4 << 20, mp_options());
+  Connection* c = h.connect(mp_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 5 * kSecond));
+  h.sim.cut_link(h.path.ab);
+  h.sim.cut_link(h.path.ba);
+  h.sim.restore_link_at(h.path.ab, h.sim.now() + 500 * kMillisecond);
+  h.sim.restore_link_at(h.path.ba, h.sim.now() + 500 * kMillisecond);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 30 * kSecond));
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  ASSERT_NE(h.server_conn(), nullptr);
+  EXPECT_TRUE(h.server_conn()->multipath());
+  EXPECT_EQ(h.server_conn()->stats().failovers, 0u);
+}
+
 TEST(QuicConnMultipath, NotNegotiatedWhenOneSideIsSilent) {
   Harness h(200000);  // the server sends no initial_max_path_id
   Connection* c = h.connect(mp_client());
@@ -187,7 +206,8 @@ TEST(QuicConnMultipath, AggregatesTwoUnequalPaths) {
 
 // The first path dies mid-transfer, both ways. The server notices within max(3 x its smoothed
 // RTT, 100 ms) of the last acknowledgement, sends its data again on the second path, abandons
-// the dead one; nothing is lost and the stream never stalls longer than that plus one RTT.
+// the dead one; nothing is lost and the stream never stalls longer than that plus one RTT of the
+// second path (measured: 150 ms against a bound of 229 ms).
 TEST(QuicConnMultipath, FailoverWhenAPathDies) {
   const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
   TwoPaths t(16 << 20, l, link_of(15 * kMillisecond, 20'000'000, 100));
@@ -216,7 +236,7 @@ TEST(QuicConnMultipath, FailoverWhenAPathDies) {
   EXPECT_EQ(t.h.client_app.received, uint64_t{16} << 20);
   EXPECT_EQ(t.h.client_app.corrupt, 0u);
   EXPECT_GE(s->stats().failovers, 1u);
-  const DurationNs bound = std::max<DurationNs>(3 * srtt0, 100 * kMillisecond) + 2 * srtt1;
+  const DurationNs bound = std::max<DurationNs>(3 * srtt0, 100 * kMillisecond) + srtt1;
   EXPECT_LE(longest_gap, bound) << "srtt0 " << srtt0 << " srtt1 " << srtt1;
   RecordProperty("failover_stall_ms", std::to_string(longest_gap / kMillisecond));
   // The dead path is abandoned (3 PTO after failing) and its state goes 3 PTO later.
@@ -269,12 +289,13 @@ TEST(QuicConnMultipath, AbandonPathMidTransfer) {
   ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
   ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.received >= (3u << 20); },
                                 10 * kSecond));
-  EXPECT_FALSE(c->abandon_path(0, 0, t.h.sim.now()) && c->abandon_path(1, 0, t.h.sim.now()));
+  EXPECT_TRUE(c->abandon_path(0, path_abandon_error::kApplicationAbandonPath, t.h.sim.now()));
+  EXPECT_FALSE(c->abandon_path(1, 0, t.h.sim.now()));  // the last open path stays
+  EXPECT_FALSE(c->abandon_path(0, 0, t.h.sim.now()));  // already abandoned
   ASSERT_EQ(paths_of(*c).size(), 2u);
   Connection* s = t.h.server_conn();
   ASSERT_NE(s, nullptr);
   const auto cp = paths_of(*c);
-  // Path 0 was abandoned by the line above; path 1 (the last open one) could not be.
   EXPECT_TRUE(cp[0].abandoned);
   EXPECT_FALSE(cp[1].abandoned);
   ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.fin; }, 30 * kSecond));
@@ -288,12 +309,17 @@ TEST(QuicConnMultipath, AbandonPathMidTransfer) {
   ASSERT_EQ(paths_of(*s).size(), 1u);
   EXPECT_EQ(paths_of(*s)[0].path_id, 1u);
   EXPECT_FALSE(c->closed());
-  // A new path takes a fresh ID (2), never 0 again; and the server keeps serving.
-  const Address cli3 = Address::v4(198, 18, 0, 2, 50002);
+  // A new path takes a fresh ID (2), never 0 again, and is validated.
+  const Address cli3 = Address::v4(198, 18, 0, 4, 50002);
+  ASSERT_TRUE(add_client_address(t.h, cli3, l.delay_ns, l.rate_bps, l.queue_packets).valid());
   uint32_t id = 0;
   EXPECT_EQ(c->open_path(tuple_from(cli3, t.h.srv_addr), t.h.sim.now(), &id),
             Connection::OpenPathResult::kOk);
   EXPECT_EQ(id, 2u);
+  ASSERT_TRUE(t.h.sim.run_until([&] {
+    const auto v = paths_of(*c);
+    return v.size() == 2 && v[1].path_id == 2 && v[1].validated;
+  }, t.h.sim.now() + 5 * kSecond));
 }
 
 // The server allows path IDs up to 1. A second extra path is refused (PATHS_BLOCKED); once path

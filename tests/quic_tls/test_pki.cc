@@ -99,4 +99,24 @@ KeyPair make_server_cert(const KeyPair& ca, const std::string& dns_name, long va
   return out;
 }
 
+TlsPair make_tls_pair(const std::string& alpn, const std::string& dns_name, bool verify) {
+  const KeyPair ca = make_ca("camp test CA");
+  const KeyPair leaf = make_server_cert(ca, dns_name);
+  TlsPair out;
+  TlsServerConfig sc;
+  sc.cert_pem = leaf.cert_pem;
+  sc.key_pem = leaf.key_pem;
+  sc.alpn = {alpn};
+  out.server = TlsContext::server(sc, &out.error);
+  TlsClientConfig cc;
+  if (verify) {
+    cc.ca_pem = ca.cert_pem;
+  } else {
+    cc.insecure_skip_verify = true;
+  }
+  cc.alpn = {alpn};
+  if (out.server) out.client = TlsContext::client(cc, &out.error);
+  return out;
+}
+
 }  // namespace camp::quic::test

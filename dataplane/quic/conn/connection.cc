@@ -492,15 +492,10 @@ Connection::Path* Connection::pick_send_path(TimeNs now) {
     if (!path_sendable(p) || amplification_blocked(p)) continue;
     if (path_urgent(p, now) || (&p == carrier && other_path_acks_due(p))) {
       urgent_next_ = (i + 1) % n;
-      // It carries data too when it is a path the scheduler could pick now (backup paths only
-      // when no available one is alive).
-      bool any_available = false;
-      for (size_t c = 0; c < k; ++c) any_available |= views[c].available;
+      // It carries data too when it is a path the scheduler could pick now.
       build_data_ok_ = false;
       for (size_t c = 0; c < k; ++c) {
-        if (index[c] == i && views[c].can_send && (views[c].available || !any_available)) {
-          build_data_ok_ = true;
-        }
+        if (index[c] == i) build_data_ok_ = may_carry_data({views, k}, c);
       }
       return &p;
     }
@@ -762,8 +757,11 @@ void Connection::issue_cids() {
   // so the client can open it (draft-ietf-quic-multipath-21 3.2.1), IDs in order.
   const uint64_t top = multipath_ ? peer_max_path_id_ : 0;
   ConnectionId cid;
-  for (uint64_t id = 0; id <= top; ++id) {
+  // At most kMaxCidPaths path IDs hold CIDs at once: a peer's huge MAX_PATH_ID costs no more.
+  size_t ids = 0;
+  for (uint64_t id = 0; id <= top && ids < kMaxCidPaths; ++id) {
     if (path_id_closed(id)) continue;
+    ++ids;
     const Path* p = find_path(static_cast<uint32_t>(id));
     if (p && !path_open(*p)) continue;
     size_t want = cids_->local_cids_wanted(id);
@@ -1467,6 +1465,7 @@ void Connection::on_ack_frame(PnSpace s, const AckFrame& f, Path& arrival, TimeN
   if (out.newly_acked && app) {
     path.last_ack_time = now;
     path.failing = false;  // it delivers again
+    path.failover_acted = false;
     path.failing_since = kNever;
   }
   if (s == PnSpace::kApplicationData && role_ == Role::kClient && out.newly_acked &&
@@ -1793,10 +1792,7 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   if (state_ != ConnState::kClosing) {
     Path* rp = nullptr;
     if (const size_t n = build_probe_response(buf, limit, rp, tuple, now)) {
-      ++stats_.packets_sent;
-      stats_.bytes_sent += n;
-      ++rp->packets_sent;
-      rp->total_bytes_sent += n;
+      count_sent(*rp, n, false);  // to another 4-tuple: not the path's 3x budget
       return n;
     }
   }
@@ -1824,14 +1820,17 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   } else {
     n = build_datagram(buf, limit, path, now);
   }
-  if (n) {
-    ++stats_.packets_sent;
-    stats_.bytes_sent += n;
-    path.bytes_sent += n;
-    ++path.packets_sent;
-    path.total_bytes_sent += n;
-  }
+  if (n) count_sent(path, n, true);
   return n;
+}
+
+// A datagram of n bytes went out on p (on_tuple: to its current 4-tuple, within the 3x budget).
+void Connection::count_sent(Path& p, size_t n, bool on_tuple) {
+  ++stats_.packets_sent;
+  stats_.bytes_sent += n;
+  ++p.packets_sent;
+  p.total_bytes_sent += n;
+  if (on_tuple) p.bytes_sent += n;
 }
 
 // The redundant scheduler's copies of the last data packet, one per other path that can take it
@@ -1850,12 +1849,8 @@ size_t Connection::send_replay(uint8_t* buf, size_t limit, Tuple* tuple, TimeNs 
     replaying_ = false;
     if (n == 0) continue;
     *tuple = q->tuple;
-    ++stats_.packets_sent;
     ++stats_.redundant_packets;
-    stats_.bytes_sent += n;
-    q->bytes_sent += n;
-    ++q->packets_sent;
-    q->total_bytes_sent += n;
+    count_sent(*q, n, true);
     return n;
   }
   r.len = 0;
@@ -2451,8 +2446,11 @@ TimeNs Connection::next_timeout(TimeNs now) const {
 TimeNs Connection::failover_deadline(const Path& p) const {
   // draft-ietf-quic-multipath-21 5.6/5.7: a path with data out and no acknowledgement for
   // max(3 x its smoothed RTT, the floor) since its last one (or since it got busy) is failing.
-  if (!multipath_ || p.failing || p.busy_since == kNever ||
-      p.recovery.ack_eliciting_in_flight(PnSpace::kApplicationData) == 0) {
+  // With one open path there is nowhere to fail over to (and a deadline nobody acts on would
+  // keep the timer in the past).
+  if (!multipath_ || live_paths() < 2) return kNever;
+  if (p.failing) return p.failover_acted ? kNever : p.failing_since + 3 * pto(p);
+  if (p.busy_since == kNever || p.recovery.ack_eliciting_in_flight(PnSpace::kApplicationData) == 0) {
     return kNever;
   }
   const TimeNs base =
@@ -2463,17 +2461,17 @@ TimeNs Connection::failover_deadline(const Path& p) const {
 void Connection::check_failover(Path& p, TimeNs now) {
   if (p.failing) {
     // Still silent 3 PTO later: close it, or keep it as a backup (policy).
-    if (now >= p.failing_since + 3 * pto(p) && live_paths() > 1) {
+    if (!p.failover_acted && now >= failover_deadline(p)) {
+      p.failover_acted = true;  // once; an acknowledgement clears it with `failing`
       if (cfg_.failover_action == FailoverAction::kAbandon) {
         start_abandon(p, path_abandon_error::kPathUnstableOrPoor, now);
       } else if (!p.local_backup) {
         set_path_status(p.path_id, false);  // 3.3: tell the peer to avoid it too
       }
-      p.failing_since = kNever - 1;  // acted on; an acknowledgement clears it
     }
     return;
   }
-  if (now < failover_deadline(p) || live_paths() < 2) return;
+  if (now < failover_deadline(p)) return;
   p.failing = true;
   p.failing_since = now;
   ++stats_.failovers;

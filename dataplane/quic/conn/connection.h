@@ -324,6 +324,7 @@ class Connection {
     TimeNs last_ack_time = kNever;
     TimeNs busy_since = kNever;  // last time it went from nothing in flight to something
     bool failing = false;
+    bool failover_acted = false;  // the abandon / backup policy ran for this failure
     TimeNs failing_since = kNever;
     uint64_t packets_sent = 0, packets_received = 0, total_bytes_sent = 0, total_bytes_received = 0;
     uint64_t stream_bytes_sent = 0, packets_lost = 0;
@@ -456,6 +457,7 @@ class Connection {
   // Sending.
   size_t build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now);
   size_t send_replay(uint8_t* buf, size_t limit, Tuple* tuple, TimeNs now);
+  void count_sent(Path& p, size_t n, bool on_tuple);
   // A datagram answering a PATH_CHALLENGE that came from another 4-tuple (a probe, 9.1).
   size_t build_probe_response(uint8_t* buf, size_t limit, Path*& path, Tuple* tuple, TimeNs now);
   size_t build_packet(PnSpace space, uint8_t* buf, size_t cap, Path& path, TimeNs now,

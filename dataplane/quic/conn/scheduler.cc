@@ -95,6 +95,10 @@ std::optional<size_t> RedundantScheduler::pick_path(std::span<const PathView> pa
   return min_rtt_.pick_path(paths);
 }
 
+bool may_carry_data(std::span<const PathView> paths, size_t i) {
+  return eligible(paths[i], use_backup(paths));
+}
+
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind k) {
   switch (k) {
     case SchedulerKind::kRoundRobin: return std::make_unique<RoundRobinScheduler>();

@@ -106,4 +106,8 @@ class RedundantScheduler final : public Scheduler {
 
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind k);
 
+// Whether paths[i] may take data now under the backup rule every scheduler follows (a backup
+// path only when no available one is offered).
+bool may_carry_data(std::span<const PathView> paths, size_t i);
+
 }  // namespace camp::quic
