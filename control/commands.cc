@@ -2,7 +2,6 @@
 
 #include <rte_log.h>
 
-#include <charconv>
 
 namespace camp::control {
 namespace {
@@ -40,7 +39,7 @@ std::string known_keys() {
 }
 
 std::string known_commands() {
-  return "status, ports, workers, stats, conns, conn, set, stop, help";
+  return "status, ports, workers, stats, conns, conn, paths, path, set, stop, help";
 }
 
 std::string help_text() {
@@ -56,6 +55,12 @@ std::string help_text() {
       "  conns [--json]     every live connection: id, worker, role, state, peer, RTT, cwnd,\n"
       "                     bytes and packets each way, losses, streams, key generation, age\n"
       "  conn ID [--json]   every figure of one connection (ID as conns lists it: WORKER:N)\n"
+      "  paths [ID] [--json]  every path of every connection (or of one): path ID, state,\n"
+      "                     4-tuple, status, smoothed RTT, cwnd, pacing rate, bytes and\n"
+      "                     packets each way, losses, time since the last ACK\n"
+      "  path ID PATH_ID available|backup|abandon\n"
+      "                     tell the peer a path is available or backup (PATH_STATUS), or\n"
+      "                     close it (PATH_ABANDON); multipath connections only\n"
       "  set KEY VALUE      change a setting on every worker (or the engine's log level)\n"
       "  stop               stop campd\n"
       "  help               this text\n"
@@ -63,33 +68,13 @@ std::string help_text() {
   for (const auto& k : kWorkerKeys) {
     std::string line = "  " + std::string(k.name);
     line.resize(21, ' ');
-    out += line + std::string(k.help) + " [" + std::to_string(k.min) + ".." +
-           std::to_string(k.max) + ", default " + std::to_string(k.def) + "]\n";
+    out += line + std::string(k.help) + " [" + worker_value_domain(k) + ", default " +
+           worker_value_text(k, k.def) + "]\n";
   }
   std::string line = "  " + std::string(kLogLevelKey);
   line.resize(21, ' ');
   out += line + "DPDK's global log level: " + level_list() + " or 1..8\n";
   return out;
-}
-
-bool parse_key_value(const WorkerKeyInfo& key, std::string_view text, uint64_t* out,
-                     std::string* err) {
-  uint64_t v = 0;
-  const char* end = text.data() + text.size();
-  const auto [p, ec] = std::from_chars(text.data(), end, v, 10);
-  const std::string name(key.name);
-  const std::string range = std::to_string(key.min) + ".." + std::to_string(key.max);
-  if (text.empty() || ec == std::errc::invalid_argument || p != end) {
-    *err =
-        "value '" + std::string(text) + "' for " + name + " is not a number (want " + range + ")";
-    return false;
-  }
-  if (ec == std::errc::result_out_of_range || v < key.min || v > key.max) {
-    *err = name + " must be in " + range + " (got " + std::string(text) + ")";
-    return false;
-  }
-  *out = v;
-  return true;
 }
 
 bool parse_log_level(std::string_view text, uint32_t* level, std::string* err) {

@@ -22,10 +22,6 @@ std::string known_keys();
 std::string known_commands();
 std::string help_text();
 
-// A decimal integer within the key's [min, max]; anything else gets a message naming the key.
-bool parse_key_value(const WorkerKeyInfo& key, std::string_view text, uint64_t* out,
-                     std::string* err);
-
 // emerg, alert, crit, err, warning, notice, info, debug, or 1..8 (DPDK's RTE_LOG_* levels).
 bool parse_log_level(std::string_view text, uint32_t* level, std::string* err);
 std::string_view log_level_name(uint32_t level);

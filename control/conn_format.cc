@@ -151,6 +151,9 @@ std::vector<ConnField> conn_fields(const ConnEntry& e) {
   add("", "resumed", K::flag, s.resumed);
   add("", "retried", K::flag, s.retried);
   add("", "address_validated", K::flag, s.address_validated);
+  add("", "multipath", K::flag, s.multipath);
+  add("", "scheduler", K::text, 0, fixed_text(s.scheduler));
+  add("", "path_count", K::u64, s.path_count);
 
   const char* r = "recovery";
   add(r, "rtt_sampled", K::flag, s.rtt_sampled);
@@ -192,6 +195,150 @@ std::vector<ConnField> conn_fields(const ConnEntry& e) {
   return f;
 }
 
+std::vector<ConnField> path_fields(const PathSummary& p) {
+  using K = ConnField::Kind;
+  std::vector<ConnField> f;
+  auto add = [&](std::string name, K kind, uint64_t u, std::string text = {},
+                 const char* unit = "") {
+    f.push_back(ConnField{"path", std::move(name), kind, u, std::move(text), unit});
+  };
+  add("path_id", K::u64, p.id);
+  add("state", K::text, 0, fixed_text(p.state));
+  add("local_status", K::text, 0, fixed_text(p.local_status));
+  add("peer_status", K::text, 0, fixed_text(p.peer_status));
+  add("local", K::text, 0, address_text(p.tuple.local, p.tuple.local_port));
+  add("remote", K::text, 0, address_text(p.tuple.remote, p.tuple.remote_port));
+  add("validated", K::flag, p.validated);
+  add("rtt_sampled", K::flag, p.rtt_sampled);
+  add("smoothed_rtt", K::ns, p.smoothed_rtt_ns);
+  add("min_rtt", K::ns, p.min_rtt_ns);
+  add("cwnd", K::u64, p.cwnd, {}, "bytes");
+  add("bytes_in_flight", K::u64, p.bytes_in_flight, {}, "bytes");
+  add("pacing_rate", K::u64, p.pacing_rate, {}, "bytes/s");
+  add("packets_sent", K::u64, p.packets_sent);
+  add("bytes_sent", K::u64, p.bytes_sent, {}, "bytes");
+  add("packets_received", K::u64, p.packets_received);
+  add("bytes_received", K::u64, p.bytes_received, {}, "bytes");
+  add("stream_bytes_sent", K::u64, p.stream_bytes_sent, {}, "bytes");
+  add("packets_lost", K::u64, p.packets_lost);
+  if (p.last_ack_age_ns == UINT64_MAX)
+    add("last_ack_age", K::none, 0);
+  else
+    add("last_ack_age", K::ns, p.last_ack_age_ns);
+  return f;
+}
+
+namespace {
+
+// The paths a summary lists (path_count may exceed what fits).
+uint32_t listed_paths(const ConnSummary& s) {
+  return s.path_count < ConnSummary::kMaxPaths ? s.path_count
+                                               : static_cast<uint32_t>(ConnSummary::kMaxPaths);
+}
+
+std::string path_rows_text(const ConnSummary& s) {
+  std::string out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "  %4s %-10s %-22s %-24s %-19s %10s %9s %12s %12s %9s %12s %6s %10s\n",
+                "PATH", "STATE", "LOCAL", "REMOTE", "STATUS(US/PEER)", "SRTT", "CWND", "PACING_B/S",
+                "TX_BYTES", "TX_PKTS", "RX_BYTES", "LOST", "LAST_ACK");
+  out += buf;
+  for (uint32_t i = 0; i < listed_paths(s); ++i) {
+    const PathSummary& p = s.paths[i];
+    const std::string status = fixed_text(p.local_status) + '/' + fixed_text(p.peer_status);
+    std::snprintf(buf, sizeof buf,
+                  "  %4u %-10s %-22s %-24s %-19s %10s %9" PRIu64 " %12" PRIu64 " %12" PRIu64
+                  " %9" PRIu64 " %12" PRIu64 " %6" PRIu64 " %10s\n",
+                  p.id, fixed_text(p.state).c_str(),
+                  address_text(p.tuple.local, p.tuple.local_port).c_str(),
+                  address_text(p.tuple.remote, p.tuple.remote_port).c_str(), status.c_str(),
+                  p.rtt_sampled ? ms_text(p.smoothed_rtt_ns).c_str() : "-", p.cwnd, p.pacing_rate,
+                  p.bytes_sent, p.packets_sent, p.bytes_received, p.packets_lost,
+                  p.last_ack_age_ns == UINT64_MAX ? "-" : ms_text(p.last_ack_age_ns).c_str());
+    out += buf;
+  }
+  if (s.path_count > listed_paths(s))
+    out += "  note: " + std::to_string(s.path_count) + " paths; the first " +
+           std::to_string(listed_paths(s)) + " are listed\n";
+  return out;
+}
+
+std::string fields_json(const std::vector<ConnField>& fields) {
+  std::string out = "{";
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += ',';
+    out += json_string(conn_field_key(fields[i])) + ':' + value_json(fields[i]);
+  }
+  return out + '}';
+}
+
+std::string paths_array_json(const ConnSummary& s) {
+  std::string out = "[";
+  for (uint32_t i = 0; i < listed_paths(s); ++i) {
+    if (i) out += ',';
+    out += fields_json(path_fields(s.paths[i]));
+  }
+  return out + ']';
+}
+
+// The notes under a listing: lists cut short, workers that did not answer.
+std::string listing_notes(const ConnListing& l) {
+  std::string out;
+  for (size_t w = 0; w < l.matched.size(); ++w) {
+    if (l.answered[w] && l.matched[w] > ConnSnapshot::kCapacity)
+      out += "note: worker " + std::to_string(w) + " has " + std::to_string(l.matched[w]) +
+             " connections; the first " + std::to_string(ConnSnapshot::kCapacity) +
+             " are listed\n";
+  }
+  for (size_t w = 0; w < l.asked.size(); ++w) {
+    if (!l.asked[w])
+      out += "note: the command queue of worker " + std::to_string(w) +
+             " is full (is it running?); its connections are not listed\n";
+    else if (!l.answered[w])
+      out += "note: worker " + std::to_string(w) +
+             " did not answer in time; its connections are not listed\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string paths_text(const ConnListing& l) {
+  std::string out = l.conns.empty() ? "no connections\n" : "";
+  for (const ConnEntry& e : l.conns) {
+    const ConnSummary& s = e.s;
+    out += "connection " + conn_id_text(e.worker, s.id) + " (" + fixed_text(s.role) + ", " +
+           fixed_text(s.state) + ", " +
+           (s.multipath ? "multipath, scheduler " + fixed_text(s.scheduler)
+                        : std::string("single path")) +
+           "): " + std::to_string(s.path_count) + " path(s)\n";
+    out += path_rows_text(s);
+  }
+  return out + listing_notes(l);
+}
+
+std::string paths_json(const ConnListing& l) {
+  std::string out = "{\"connections\":[";
+  bool first = true;
+  for (const ConnEntry& e : l.conns) {
+    const ConnSummary& s = e.s;
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":" + json_string(conn_id_text(e.worker, s.id)) +
+           ",\"multipath\":" + (s.multipath ? "true" : "false") +
+           ",\"scheduler\":" + json_string(fixed_text(s.scheduler)) +
+           ",\"path_count\":" + std::to_string(s.path_count) +
+           ",\"paths\":" + paths_array_json(s) + '}';
+  }
+  out += "],\"workers\":[";
+  for (size_t w = 0; w < l.asked.size(); ++w) {
+    if (w) out += ',';
+    out += "{\"worker\":" + std::to_string(w) +
+           ",\"answered\":" + (l.answered[w] ? "true" : "false") + '}';
+  }
+  return out + "]}";
+}
+
 std::string conns_text(const ConnListing& l) {
   std::string out;
   char buf[512];
@@ -218,25 +365,11 @@ std::string conns_text(const ConnListing& l) {
     out += buf;
   }
   uint64_t total = 0;
-  for (size_t w = 0; w < l.matched.size(); ++w) {
-    total += l.matched[w];
-    if (l.answered[w] && l.matched[w] > ConnSnapshot::kCapacity)
-      out += "note: worker " + std::to_string(w) + " has " + std::to_string(l.matched[w]) +
-             " connections; the first " + std::to_string(ConnSnapshot::kCapacity) +
-             " are listed\n";
-  }
+  for (const uint64_t m : l.matched) total += m;
   if (!l.conns.empty())
     out += std::to_string(total) + " connection(s), " + std::to_string(l.conns.size()) +
            " listed\n";
-  for (size_t w = 0; w < l.asked.size(); ++w) {
-    if (!l.asked[w])
-      out += "note: the command queue of worker " + std::to_string(w) +
-             " is full (is it running?); its connections are not listed\n";
-    else if (!l.answered[w])
-      out += "note: worker " + std::to_string(w) +
-             " did not answer in time; its connections are not listed\n";
-  }
-  return out;
+  return out + listing_notes(l);
 }
 
 std::string conns_json(const ConnListing& l) {
@@ -305,6 +438,7 @@ std::string conn_text(const ConnEntry& e) {
     out += std::string(g) + ":\n";
     group(g);
   }
+  out += "paths:\n" + path_rows_text(e.s);
   return out;
 }
 
@@ -327,7 +461,7 @@ std::string conn_json(const ConnEntry& e) {
     group(g);
     out += '}';
   }
-  out += '}';
+  out += ",\"paths\":" + paths_array_json(e.s) + '}';
   return out;
 }
 

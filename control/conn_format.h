@@ -42,6 +42,13 @@ struct ConnField {
 std::string conn_field_key(const ConnField& f);
 std::vector<ConnField> conn_fields(const ConnEntry& e);
 
+// The figures of one path of a connection (group "path"), in the order every rendering uses.
+std::vector<ConnField> path_fields(const PathSummary& p);
+
+// campctl paths [ID]: per connection a line, then one line per path; notes as for conns.
+std::string paths_text(const ConnListing& l);
+std::string paths_json(const ConnListing& l);
+
 // campctl conns: one line per connection, then notes on cut lists and silent workers.
 std::string conns_text(const ConnListing& l);
 std::string conns_json(const ConnListing& l);

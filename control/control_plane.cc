@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 
@@ -163,7 +164,7 @@ void ControlPlane::drain_locked() {
   }
 }
 
-ControlPlane::Outcome ControlPlane::broadcast(WorkerCommand cmd) {
+ControlPlane::Outcome ControlPlane::broadcast(WorkerCommand cmd, std::optional<uint32_t> only) {
   const size_t n = channels_.size();
   Outcome o{std::vector<uint8_t>(n, 0), std::vector<uint8_t>(n, 0)};
   size_t waiting = 0;
@@ -174,6 +175,7 @@ ControlPlane::Outcome ControlPlane::broadcast(WorkerCommand cmd) {
     pending_seq_ = cmd.seq;
     for (size_t w = 0; w < n; ++w) {
       answered_[w] = 0;
+      if (only && *only != w) continue;
       o.queued[w] = channels_[w]->commands.push(cmd);
       waiting += o.queued[w];
     }
@@ -301,6 +303,19 @@ Response ControlPlane::execute(std::string_view command_line) {
     if (extra == 2 && args[1] == "--json" && args[2] != "--json") return cmd_conn(args[2], true);
     return {false, "usage: conn WORKER:ID [--json] (campctl conns lists the ids)"};
   }
+  if (cmd == "paths") {
+    if (extra == 0) return cmd_paths(std::nullopt, false);
+    if (extra == 1 && args[1] == "--json") return cmd_paths(std::nullopt, true);
+    if (extra == 1) return cmd_paths(args[1], false);
+    if (extra == 2 && args[2] == "--json" && args[1] != "--json") return cmd_paths(args[1], true);
+    if (extra == 2 && args[1] == "--json" && args[2] != "--json") return cmd_paths(args[2], true);
+    return {false, "usage: paths [WORKER:ID] [--json]"};
+  }
+  if (cmd == "path") {
+    if (extra != 3)
+      return {false, "usage: path WORKER:ID PATH_ID available|backup|abandon"};
+    return cmd_path(args[1], args[2], args[3]);
+  }
   if (cmd == "set") {
     if (extra != 2) return {false, "usage: set KEY VALUE (keys: " + known_keys() + ")"};
     return cmd_set(args[1], args[2]);
@@ -398,24 +413,96 @@ Response ControlPlane::cmd_conns(bool json) {
   return {true, json ? conns_json(l) + '\n' : conns_text(l)};
 }
 
-Response ControlPlane::cmd_conn(std::string_view id, bool json) {
+// One connection by its WORKER:ID: found, or an error saying why not.
+std::optional<ConnListing> ControlPlane::one_connection(std::string_view id, Response* err) {
   uint32_t worker = 0;
   uint64_t conn = 0;
-  std::string err;
-  if (!parse_conn_id(id, &worker, &conn, &err)) return {false, err};
+  std::string why;
+  if (!parse_conn_id(id, &worker, &conn, &why)) return *err = {false, why}, std::nullopt;
+  if (worker >= channels_.size())
+    return *err = {false, "no connection " + std::string(id) + ": there is no worker " +
+                              std::to_string(worker) + " (campd has " +
+                              std::to_string(channels_.size()) + ")"},
+           std::nullopt;
+  ConnListing l = connections(worker, conn);
+  if (!l.asked[worker])
+    return *err = {false, "the command queue of worker " + std::to_string(worker) +
+                              " is full (is it running?)"},
+           std::nullopt;
+  if (!l.answered[worker])
+    return *err = {false, "worker " + std::to_string(worker) + " did not answer in time"},
+           std::nullopt;
+  if (l.conns.empty())
+    return *err = {false, "no connection " + std::string(id) +
+                              " (campctl conns lists the live ones)"},
+           std::nullopt;
+  return l;
+}
+
+Response ControlPlane::cmd_conn(std::string_view id, bool json) {
+  Response err;
+  const auto l = one_connection(id, &err);
+  if (!l) return err;
+  return {true, json ? conn_json(l->conns.front()) + '\n' : conn_text(l->conns.front())};
+}
+
+Response ControlPlane::cmd_paths(std::optional<std::string_view> id, bool json) {
+  Response err;
+  std::optional<ConnListing> l;
+  if (id) {
+    l = one_connection(*id, &err);
+    if (!l) return err;
+  } else {
+    l = connections();
+  }
+  return {true, json ? paths_json(*l) + '\n' : paths_text(*l)};
+}
+
+Response ControlPlane::cmd_path(std::string_view id, std::string_view path_id,
+                                std::string_view action) {
+  uint32_t worker = 0;
+  uint64_t conn = 0;
+  std::string why;
+  if (!parse_conn_id(id, &worker, &conn, &why)) return {false, why};
   if (worker >= channels_.size())
     return {false, "no connection " + std::string(id) + ": there is no worker " +
                        std::to_string(worker) + " (campd has " +
                        std::to_string(channels_.size()) + ")"};
-  const ConnListing l = connections(worker, conn);
-  if (!l.asked[worker])
-    return {false, "the command queue of worker " + std::to_string(worker) +
+  uint32_t pid = 0;
+  const char* end = path_id.data() + path_id.size();
+  const auto [p, ec] = std::from_chars(path_id.data(), end, pid, 10);
+  if (path_id.empty() || ec != std::errc() || p != end)
+    return {false, "bad path ID '" + printable(path_id) +
+                       "' (want a number as campctl paths lists it)"};
+  WorkerCommand cmd;
+  cmd.op = WorkerCommand::Op::path;
+  if (action == "available") cmd.action = PathAction::available;
+  else if (action == "backup") cmd.action = PathAction::backup;
+  else if (action == "abandon") cmd.action = PathAction::abandon;
+  else
+    return {false, "unknown path action '" + printable(action) +
+                       "' (known: available, backup, abandon)"};
+  cmd.value = conn;
+  cmd.path_id = pid;
+  std::lock_guard<std::mutex> ex(exchange_mu_);
+  const Outcome o = broadcast(cmd, worker);
+  const std::string what = "path " + std::to_string(pid) + " of " + std::string(id);
+  if (!o.queued[worker])
+    return {false, what + ": the command queue of worker " + std::to_string(worker) +
                        " is full (is it running?)"};
-  if (!l.answered[worker])
-    return {false, "worker " + std::to_string(worker) + " did not answer in time"};
-  if (l.conns.empty())
-    return {false, "no connection " + std::string(id) + " (campctl conns lists the live ones)"};
-  return {true, json ? conn_json(l.conns.front()) + '\n' : conn_text(l.conns.front())};
+  if (!o.answered[worker])
+    return {false, what + ": worker " + std::to_string(worker) +
+                       " did not answer in time (the command is queued and may still apply)"};
+  PathCommandStatus status;
+  {
+    std::lock_guard<std::mutex> lk(queue_mu_);
+    status = answer_[worker].status;
+  }
+  if (status != PathCommandStatus::ok)
+    return {false, what + ": " + std::string(action) + " refused: " + to_string(status)};
+  if (cmd.action == PathAction::abandon) return {true, what + ": abandoned (PATH_ABANDON sent)\n"};
+  return {true, what + ": " + std::string(action) + " (PATH_STATUS_" +
+                    (cmd.action == PathAction::available ? "AVAILABLE" : "BACKUP") + " sent)\n"};
 }
 
 Response ControlPlane::cmd_set(std::string_view key, std::string_view value) {
@@ -430,7 +517,7 @@ Response ControlPlane::cmd_set(std::string_view key, std::string_view value) {
   if (!k) return {false, "unknown key '" + std::string(key) + "' (known: " + known_keys() + ")"};
   uint64_t v = 0;
   std::string err;
-  if (!parse_key_value(worker_key_info(*k), value, &v, &err)) return {false, err};
+  if (!parse_worker_value(worker_key_info(*k), key, value, &v, &err)) return {false, err};
 
   std::lock_guard<std::mutex> ex(exchange_mu_);
   WorkerCommand cmd;
@@ -438,7 +525,7 @@ Response ControlPlane::cmd_set(std::string_view key, std::string_view value) {
   cmd.key = *k;
   cmd.value = v;
   const Outcome o = broadcast(cmd);
-  return settle(o, std::string(key) + " = " + std::to_string(v));
+  return settle(o, std::string(key) + " = " + worker_value_text(worker_key_info(*k), v));
 }
 
 Response ControlPlane::cmd_reset() {

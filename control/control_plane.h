@@ -119,8 +119,9 @@ class ControlPlane {
     std::vector<uint8_t> queued;    // the worker's command queue took the command
     std::vector<uint8_t> answered;  // and the worker answered within kAnswerWait
   };
-  // Sends one command to every worker and waits for the answers. Caller holds exchange_mu_.
-  Outcome broadcast(WorkerCommand cmd);
+  // Sends one command to every worker (or only to `only`) and waits for the answers. Caller
+  // holds exchange_mu_.
+  Outcome broadcast(WorkerCommand cmd, std::optional<uint32_t> only = std::nullopt);
   void drain_locked();
   void run();
   void serve_one(int fd);
@@ -133,6 +134,9 @@ class ControlPlane {
   Response cmd_stats(bool json);
   Response cmd_conns(bool json);
   Response cmd_conn(std::string_view id, bool json);
+  std::optional<ConnListing> one_connection(std::string_view id, Response* err);
+  Response cmd_paths(std::optional<std::string_view> id, bool json);
+  Response cmd_path(std::string_view id, std::string_view path_id, std::string_view action);
   Response cmd_set(std::string_view key, std::string_view value);
   Response cmd_reset();
   Response cmd_stop();

@@ -104,7 +104,7 @@ std::string settings_text(const WorkerSettings& s) {
     if (!out.empty()) out += ' ';
     out += k.name;
     out += '=';
-    out += std::to_string(s.get(k.key));
+    out += worker_value_text(k, s.get(k.key));
   }
   return out;
 }
@@ -137,7 +137,11 @@ std::string stats_json(const std::vector<WorkerTelemetry>& per_worker,
     for (const auto& k : kWorkerKeys) {
       if (!first) out += ',';
       first = false;
-      add_u64(out, k.name, per_worker[w].settings.get(k.key));
+      const uint64_t v = per_worker[w].settings.get(k.key);
+      if (k.names.empty())
+        add_u64(out, k.name, v);
+      else
+        out += json_string(k.name) + ':' + json_string(worker_value_text(k, v));
     }
     out += "}}";
   }

@@ -147,8 +147,13 @@ int cb_workers(const char*, const char* params, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "stale", s.stale[want]);
   add_counters(d, t.stats);
   // Prefixed: the idle_polls setting and the idle_polls counter are different things.
-  for (const auto& k : kWorkerKeys)
-    rte_tel_data_add_dict_u64(d, ("setting_" + std::string(k.name)).c_str(), t.settings.get(k.key));
+  for (const auto& k : kWorkerKeys) {
+    const std::string name = "setting_" + std::string(k.name);
+    if (k.names.empty())
+      rte_tel_data_add_dict_u64(d, name.c_str(), t.settings.get(k.key));
+    else
+      add_str(d, name.c_str(), worker_value_text(k, t.settings.get(k.key)));
+  }
   return 0;
 }
 
@@ -245,6 +250,59 @@ int cb_conn(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+// /camp/paths[,W:N]: one row per path of every connection (or of one), as columns like
+// /camp/conns; "conn" names the connection. The columns are path_fields' figures; a figure with
+// no value (no ACK yet) reads UINT64_MAX.
+int cb_paths(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_cp) return -ENODEV;
+  ConnListing l;
+  if (params && *params) {
+    uint32_t worker = 0;
+    uint64_t id = 0;
+    std::string err;
+    if (!parse_conn_id(params, &worker, &id, &err) || worker >= g_cp->worker_count())
+      return -EINVAL;
+    l = g_cp->connections(worker, id);
+    if (l.conns.empty()) return -EINVAL;
+  } else {
+    l = g_cp->connections();
+  }
+  struct Row {
+    std::string conn;
+    std::vector<ConnField> fields;
+  };
+  std::vector<Row> rows;
+  for (const ConnEntry& e : l.conns) {
+    const uint32_t n = std::min<uint32_t>(e.s.path_count, ConnSummary::kMaxPaths);
+    for (uint32_t i = 0; i < n && rows.size() < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
+      rows.push_back(Row{conn_id_text(e.worker, e.s.id), path_fields(e.s.paths[i])});
+  }
+  PathSummary named;
+  named.last_ack_age_ns = 0;  // every figure with a value: the column names and kinds
+  const std::vector<ConnField> columns = path_fields(named);
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "listed", rows.size());
+  rte_tel_data* conn = column(RTE_TEL_STRING_VAL);
+  if (!conn) return -ENOMEM;
+  for (const Row& r : rows) rte_tel_data_add_array_string(conn, r.conn.c_str());
+  rte_tel_data_add_dict_container(d, "conn", conn, 0);
+  for (size_t f = 0; f < columns.size(); ++f) {
+    const bool text = columns[f].kind == ConnField::Kind::text;
+    rte_tel_data* c = column(text ? RTE_TEL_STRING_VAL : RTE_TEL_U64_VAL);
+    if (!c) return -ENOMEM;
+    for (const Row& r : rows) {
+      const ConnField& v = r.fields[f];
+      if (text)
+        rte_tel_data_add_array_string(c, v.s.substr(0, RTE_TEL_MAX_STRING_LEN - 1).c_str());
+      else
+        rte_tel_data_add_array_u64(c, v.kind == ConnField::Kind::none ? UINT64_MAX : v.u);
+    }
+    rte_tel_data_add_dict_container(d, conn_field_key(columns[f]).c_str(), c, 0);
+  }
+  return 0;
+}
+
 }  // namespace
 
 bool telemetry_attach(ControlPlane* cp, std::string* err) {
@@ -270,6 +328,9 @@ bool telemetry_attach(ControlPlane* cp, std::string* err) {
          "camp: live connections, one column per figure. No parameters"},
         {"/camp/conn", cb_conn,
          "camp: every figure of one connection. Parameter: connection id WORKER:ID"},
+        {"/camp/paths", cb_paths,
+         "camp: every path of every connection, one column per figure. "
+         "Parameter (optional): connection id WORKER:ID"},
     };
     for (const auto& c : cmds) {
       const int r = rte_telemetry_register_cmd(c.cmd, c.fn, c.help);

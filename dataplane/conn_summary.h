@@ -19,6 +19,29 @@ struct ConnCid {
   uint8_t bytes[20] = {};
 };
 
+// One path of a connection (multipath QUIC; a single-path connection has one, ID 0).
+struct PathSummary {
+  uint32_t id = 0;            // the path ID
+  char state[12] = {};        // "validating", "active", "failing", "abandoned"
+  char local_status[12] = {}; // what we told the peer: "available", "backup"
+  char peer_status[12] = {};  // what the peer told us
+  Tuple tuple;                // local and remote address and port
+  bool validated = false;
+  bool rtt_sampled = false;
+  uint64_t smoothed_rtt_ns = 0;
+  uint64_t min_rtt_ns = 0;
+  uint64_t cwnd = 0;            // bytes
+  uint64_t bytes_in_flight = 0;
+  uint64_t pacing_rate = 0;     // bytes per second
+  uint64_t packets_sent = 0;
+  uint64_t bytes_sent = 0;      // UDP payload bytes
+  uint64_t packets_received = 0;
+  uint64_t bytes_received = 0;
+  uint64_t stream_bytes_sent = 0;
+  uint64_t packets_lost = 0;
+  uint64_t last_ack_age_ns = UINT64_MAX;  // since its last acknowledgement; UINT64_MAX: none yet
+};
+
 struct ConnSummary {
   uint64_t id = 0;  // the endpoint's connection id, unique within its worker
   char role[8] = {};       // "client", "server"
@@ -63,6 +86,14 @@ struct ConnSummary {
   uint32_t counter_count = 0;
   const char* const* counter_names = nullptr;
   uint64_t counters[kMaxCounters] = {};
+
+  // Multipath (draft-ietf-quic-multipath-21): the paths held, in path ID order; more than
+  // kMaxPaths: path_count says how many, the first kMaxPaths are listed.
+  bool multipath = false;      // both sides sent initial_max_path_id
+  char scheduler[12] = {};     // "minrtt", "rr", "redundant"
+  static constexpr size_t kMaxPaths = 8;
+  uint32_t path_count = 0;
+  PathSummary paths[kMaxPaths];
 
   ConnCid original_dcid;  // the client's first Destination Connection ID
   ConnCid local_cid;      // the Source Connection ID we gave in the handshake

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "dataplane/worker_settings.h"
 #include "dataplane/worker_stats.h"
 
 namespace camp {
@@ -150,6 +151,19 @@ class TxBatch {
 
 struct ConnSummary;  // dataplane/conn_summary.h
 
+// campctl path CONN PATH_ID available|backup|abandon: our side's status of one path of a
+// multipath connection, or closing it.
+enum class PathAction : uint8_t { available, backup, abandon };
+enum class PathCommandStatus : int32_t {
+  ok = 0,
+  unsupported,    // the endpoint has no connections (a reflector)
+  no_connection,  // no live connection with that id
+  not_multipath,  // the connection did not negotiate multipath
+  no_path,        // no open path with that ID
+  last_path,      // abandoning the only open path would end the connection
+};
+const char* to_string(PathCommandStatus s);
+
 class Endpoint {
  public:
   virtual ~Endpoint() = default;
@@ -178,6 +192,28 @@ class Endpoint {
     (void)out, (void)cap, (void)now_ns, (void)only;
     return 0;
   }
+  // campctl set KEY VALUE, after the worker stored the value: keys that mean something to the
+  // endpoint (the multipath scheduler, the failover action) apply to new and live connections.
+  virtual void apply_setting(WorkerKey key, uint64_t value) { (void)key, (void)value; }
+  // campctl path: changes one path of connection `conn`, between bursts. Whatever it sends goes
+  // out at the driver's next on_timer, which the driver runs at once after a command.
+  virtual PathCommandStatus path_command(uint64_t conn, uint32_t path_id, PathAction action,
+                                         uint64_t now_ns) {
+    (void)conn, (void)path_id, (void)action, (void)now_ns;
+    return PathCommandStatus::unsupported;
+  }
 };
+
+inline const char* to_string(PathCommandStatus s) {
+  switch (s) {
+    case PathCommandStatus::ok: return "ok";
+    case PathCommandStatus::unsupported: return "this endpoint has no connections";
+    case PathCommandStatus::no_connection: return "no such connection";
+    case PathCommandStatus::not_multipath: return "the connection did not negotiate multipath";
+    case PathCommandStatus::no_path: return "no open path with that ID";
+    case PathCommandStatus::last_path: return "it is the connection's only open path";
+  }
+  return "unknown";
+}
 
 }  // namespace camp

@@ -17,8 +17,11 @@ namespace camp {
 
 struct WorkerCommand {
   // conns: fill the channel's ConnSnapshot (value: one connection id, or 0 for all).
-  enum class Op : uint8_t { snapshot, set, reset_stats, conns } op = Op::snapshot;
+  // path: Endpoint::path_command on connection `value`, path `path_id`, `action`.
+  enum class Op : uint8_t { snapshot, set, reset_stats, conns, path } op = Op::snapshot;
   WorkerKey key = WorkerKey::count;
+  PathAction action = PathAction::available;
+  uint32_t path_id = 0;
   uint64_t value = 0;
   uint64_t seq = 0;  // echoed in the telemetry that answers it
 };
@@ -29,6 +32,7 @@ struct WorkerTelemetry {
   uint64_t time_ns = 0;   // worker's clock when taken
   WorkerStats stats;
   WorkerSettings settings;
+  PathCommandStatus status = PathCommandStatus::ok;  // a path command's outcome
 };
 
 // The answer to a conns command, too big for the telemetry queue: one preallocated buffer per
@@ -50,19 +54,34 @@ struct WorkerChannel {
   ConnSnapshot conns;
 };
 
-// Worker side: apply every queued command and answer snapshots. Returns the number applied.
-// `now_ns` stamps the snapshots. `endpoint` answers conns commands (none: no connections).
-inline unsigned service_commands(WorkerChannel& ch, uint32_t worker, uint64_t now_ns,
-                                 WorkerStats& stats, WorkerSettings& settings,
-                                 Endpoint* endpoint = nullptr) {
-  unsigned n = 0;
+struct ServiceResult {
+  unsigned applied = 0;  // commands taken from the queue
+  bool run_timer = false;  // the endpoint has something to send: call its on_timer now
+};
+
+// Worker side: apply every queued command and answer snapshots. `now_ns` stamps the snapshots.
+// `endpoint` answers conns and path commands and sees settings (none: no connections).
+inline ServiceResult service_commands(WorkerChannel& ch, uint32_t worker, uint64_t now_ns,
+                                      WorkerStats& stats, WorkerSettings& settings,
+                                      Endpoint* endpoint = nullptr) {
+  ServiceResult r;
   WorkerCommand c;
   while (ch.commands.pop(c)) {
-    ++n;
+    ++r.applied;
     ++stats.commands;
+    PathCommandStatus status = PathCommandStatus::ok;
     switch (c.op) {
       case WorkerCommand::Op::set:
-        if (c.key < WorkerKey::count) settings.set(c.key, c.value);
+        if (c.key < WorkerKey::count) {
+          settings.set(c.key, c.value);
+          if (endpoint) endpoint->apply_setting(c.key, c.value);
+          r.run_timer = true;
+        }
+        break;
+      case WorkerCommand::Op::path:
+        status = endpoint ? endpoint->path_command(c.value, c.path_id, c.action, now_ns)
+                          : PathCommandStatus::unsupported;
+        r.run_timer = true;
         break;
       case WorkerCommand::Op::reset_stats:
         stats = WorkerStats{};
@@ -84,9 +103,10 @@ inline unsigned service_commands(WorkerChannel& ch, uint32_t worker, uint64_t no
         break;
       }
     }
-    if (c.seq != 0) ch.telemetry.push(WorkerTelemetry{worker, c.seq, now_ns, stats, settings});
+    if (c.seq != 0)
+      ch.telemetry.push(WorkerTelemetry{worker, c.seq, now_ns, stats, settings, status});
   }
-  return n;
+  return r;
 }
 
 }  // namespace camp

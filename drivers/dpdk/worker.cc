@@ -365,7 +365,10 @@ int worker_main(void* arg) {
     const uint16_t got = poll_once(w, now);
     // Commands and telemetry between bursts; never wait on the control thread.
     if (w.channel->commands.read_available()) {
-      service_commands(*w.channel, w.id, now, w.stats, w.settings, w.endpoint);
+      // A command that made the endpoint queue frames (a path status, a new scheduler) has them
+      // sent this turn rather than at the endpoint's next own deadline.
+      if (service_commands(*w.channel, w.id, now, w.stats, w.settings, w.endpoint).run_timer)
+        w.next_timer = 0;
     }
     const uint64_t tsc = rte_rdtsc();
     if (tsc >= next_push) {  // periodic counters, so the control thread's view is never old

@@ -67,6 +67,8 @@ class Driver {
 
   // The endpoint's next deadline (0 before the first on_timer call: the first step runs it).
   uint64_t next_timer() const { return next_timer_; }
+  // The next poll runs on_timer whatever the deadline (the endpoint was given work from outside).
+  void wake() { next_timer_ = 0; }
   // Owned by the polling thread; read it from elsewhere only after run() returned.
   const WorkerStats& stats() const { return stats_; }
   WorkerStats& stats() { return stats_; }  // the polling thread's, e.g. to reset it

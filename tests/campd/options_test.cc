@@ -37,6 +37,34 @@ TEST(CampdOptions, Defaults) {
   EXPECT_FALSE(o.interactive);
   EXPECT_TRUE(o.telemetry);
   EXPECT_EQ(o.worker.get(WorkerKey::rx_burst), 32u);
+  EXPECT_EQ(o.worker.get(WorkerKey::scheduler), 0u);  // minrtt
+  EXPECT_EQ(o.worker.get(WorkerKey::failover_action), 0u);  // abandon
+  EXPECT_EQ(o.max_path_id, 3u);
+}
+
+TEST(CampdOptions, MultipathSettingsByName) {
+  Options o;
+  std::string err;
+  ASSERT_EQ(parse({"--scheduler", "redundant", "--failover-action", "backup", "--max-path-id",
+                   "7"}, &o, &err),
+            ParseResult::ok)
+      << err;
+  EXPECT_EQ(o.worker.get(WorkerKey::scheduler), 2u);
+  EXPECT_EQ(o.worker.get(WorkerKey::failover_action), 1u);
+  EXPECT_EQ(o.max_path_id, 7u);
+  Options off;
+  ASSERT_EQ(parse({"--max-path-id", "off", "--scheduler", "rr"}, &off, &err), ParseResult::ok)
+      << err;
+  EXPECT_FALSE(off.max_path_id.has_value());
+  EXPECT_EQ(off.worker.get(WorkerKey::scheduler), 1u);
+  const std::string path = write_config(
+      "[engine]\nmax_path_id = 1\n[workers]\nscheduler = rr\nfailover_action = backup\n");
+  Options c;
+  ASSERT_EQ(parse({"-c", path, "--scheduler", "minrtt"}, &c, &err), ParseResult::ok) << err;
+  std::remove(path.c_str());
+  EXPECT_EQ(c.max_path_id, 1u);
+  EXPECT_EQ(c.worker.get(WorkerKey::scheduler), 0u);  // the flag wins
+  EXPECT_EQ(c.worker.get(WorkerKey::failover_action), 1u);
 }
 
 TEST(CampdOptions, FlagsSetEverything) {
@@ -75,6 +103,11 @@ TEST(CampdOptions, BadFlagsNameTheKey) {
       {{"--idle-sleep-us", "soon"}, "--idle-sleep-us"},
       {{"--duration", "-3"}, "--duration"},
       {{"--null-template", "tcp"}, "--null-template"},
+      {{"--scheduler", "fastest"}, "--scheduler must be one of minrtt, rr, redundant"},
+      {{"--scheduler", "1"}, "--scheduler must be one of"},
+      {{"--failover-action", "drop"}, "--failover-action must be one of abandon, backup"},
+      {{"--max-path-id", "8"}, "--max-path-id: '8' is not a whole number in 0..7 (or off)"},
+      {{"--max-path-id", "on"}, "--max-path-id"},
       {{"--bogus"}, "--bogus"},
       {{"stray"}, "stray"},
   };
@@ -159,6 +192,8 @@ TEST(CampdOptions, BadConfigNamesSectionAndKey) {
       {"[nonsense]\na = b\n", "unknown section [nonsense]"},
       {"[empty_unknown]\n", "unknown section [empty_unknown]"},
       {"[engine]\ntelemetry = maybe\n", "[engine] telemetry"},
+      {"[engine]\nmax_path_id = many\n", "[engine] max_path_id"},
+      {"[workers]\nscheduler = best\n", "[workers] scheduler must be one of minrtt, rr"},
   };
   for (const auto& [text, want] : cases) {
     const std::string path = write_config(text);

@@ -198,7 +198,7 @@ TEST(ConnSnapshot, AnsweredThroughAWorkerChannel) {
   cmd.op = WorkerCommand::Op::conns;
   cmd.seq = 41;
   ASSERT_TRUE(ch->commands.push(cmd));
-  EXPECT_EQ(service_commands(*ch, 3, h.sim.now(), stats, settings, h.server.get()), 1u);
+  EXPECT_EQ(service_commands(*ch, 3, h.sim.now(), stats, settings, h.server.get()).applied, 1u);
   EXPECT_EQ(ch->conns.seq.load(), 41u);
   EXPECT_EQ(ch->conns.matched, 1u);
   EXPECT_EQ(ch->conns.count, 1u);

@@ -103,7 +103,10 @@ TEST_F(ControlPlaneTest, BadSetsAreRefusedAndNothingIsSent) {
   } const cases[] = {
       {"set nope 1",
        "unknown key 'nope' (known: idle_polls, idle_sleep_us, telemetry_ms, "
-       "rx_burst, log_level)"},
+       "rx_burst, scheduler, failover_action, log_level)"},
+      {"set scheduler fastest", "scheduler must be one of minrtt, rr, redundant (got 'fastest')"},
+      {"set scheduler 1", "scheduler must be one of minrtt, rr, redundant"},
+      {"set failover_action drop", "failover_action must be one of abandon, backup"},
       {"set idle_sleep_us lots", "value 'lots' for idle_sleep_us is not a number"},
       {"set idle_sleep_us -1", "is not a number"},
       {"set idle_sleep_us 12abc", "is not a number"},
@@ -121,8 +124,15 @@ TEST_F(ControlPlaneTest, BadSetsAreRefusedAndNothingIsSent) {
       {"set log_level 9", "log_level must be one of"},
       {"set log_level 0", "log_level must be one of"},
       {"frobnicate",
-       "unknown command 'frobnicate' (known: status, ports, workers, stats, conns, conn, set, "
-       "stop, help)"},
+       "unknown command 'frobnicate' (known: status, ports, workers, stats, conns, conn, paths, "
+       "path, set, stop, help)"},
+      {"paths 0:1 0:2", "usage: paths [WORKER:ID] [--json]"},
+      {"paths 0", "bad connection id '0'"},
+      {"paths 7:1", "there is no worker 7"},
+      {"path 0:1 0", "usage: path WORKER:ID PATH_ID available|backup|abandon"},
+      {"path 0:1 x backup", "bad path ID 'x'"},
+      {"path 0:1 1 sideways", "unknown path action 'sideways' (known: available, backup, abandon)"},
+      {"path 9:1 1 backup", "there is no worker 9"},
       {"status now", "status takes no arguments"},
       {"stats --xml", "usage: stats [--json] | stats reset"},
       {"", "empty command"},

@@ -40,6 +40,7 @@ class FakeConnEndpoint final : public Endpoint {
   uint64_t bytes_sent(uint64_t id) const { return id * 1000 + salt_; }
   uint64_t bytes_received(uint64_t id) const { return id * 100 + salt_; }
   uint64_t srtt_ns(uint64_t id) const { return 1'000'000 + id * 1000; }
+  uint64_t path_srtt_ns(uint64_t id, uint32_t k) const { return 2'000'000 + id * 1000 + k; }
 
   void set_count(uint32_t n) { count_.store(n); }
   uint64_t calls() const { return calls_.load(); }
@@ -92,6 +93,23 @@ class FakeConnEndpoint final : public Endpoint {
     const uint8_t cid[4] = {0xde, 0xad, 0xbe, 0xef};
     for (int i = 0; i < 4; ++i) s.original_dcid.bytes[i] = cid[i];
     set_summary_text(s.close_reason, close_reason);
+    // Two paths: path k's figures derive from the id and k.
+    s.multipath = true;
+    set_summary_text(s.scheduler, "minrtt");
+    s.path_count = 2;
+    for (uint32_t k = 0; k < 2; ++k) {
+      PathSummary& p = s.paths[k];
+      p.id = k;
+      set_summary_text(p.state, "active");
+      set_summary_text(p.local_status, k ? "backup" : "available");
+      set_summary_text(p.peer_status, "available");
+      p.tuple = s.tuple;
+      p.tuple.remote_port = static_cast<uint16_t>(s.tuple.remote_port + 1000 * k);
+      p.validated = p.rtt_sampled = true;
+      p.smoothed_rtt_ns = path_srtt_ns(id, k);
+      p.bytes_sent = id * 100 + k;
+      p.last_ack_age_ns = k ? UINT64_MAX : 5'000'000;
+    }
   }
 
   const uint64_t first_id_, salt_;

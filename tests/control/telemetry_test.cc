@@ -196,9 +196,26 @@ TEST_F(Telemetry, ConnsAndOneConnection) {
   EXPECT_EQ(str_at(j, "/camp/conn.cc"), "cubic") << r;
   EXPECT_EQ(u64_at(j, "/camp/conn.handshake_complete"), 1u) << r;
   EXPECT_EQ(j.at("/camp/conn.ssthresh"), nullptr) << r;  // unset: left out
+  // Paths: one row per path of every connection (3 connections x 2 paths), or of one.
+  r = telemetry("/camp/paths");
+  j = Value{};
+  ASSERT_TRUE(camp::json::parse(r, &j, &err)) << err << "\n" << r;
+  EXPECT_EQ(u64_at(j, "/camp/paths.listed"), 6u) << r;
+  EXPECT_EQ(str_at(j, "/camp/paths.conn.5"), "1:5") << r;
+  EXPECT_EQ(u64_at(j, "/camp/paths.path_id.5"), 1u) << r;
+  EXPECT_EQ(u64_at(j, "/camp/paths.smoothed_rtt_ns.3"), e0.path_srtt_ns(7, 1)) << r;
+  EXPECT_EQ(str_at(j, "/camp/paths.local_status.3"), "backup") << r;
+  EXPECT_EQ(str_at(j, "/camp/paths.remote.2"), "198.18.0.2:40007") << r;
+  EXPECT_EQ(u64_at(j, "/camp/paths.last_ack_age_ns.0"), 5'000'000u) << r;
+  EXPECT_EQ(u64_at(j, "/camp/paths.last_ack_age_ns.1"), UINT64_MAX) << r;  // none yet
+  r = telemetry("/camp/paths,0:7");
+  j = Value{};
+  ASSERT_TRUE(camp::json::parse(r, &j, &err)) << err << "\n" << r;
+  EXPECT_EQ(u64_at(j, "/camp/paths.listed"), 2u) << r;
+  EXPECT_EQ(u64_at(j, "/camp/paths.bytes_sent.1"), 701u) << r;
   // Unknown or malformed ids, or none: telemetry answers null.
   for (const char* bad : {"/camp/conn,1:7", "/camp/conn,2:5", "/camp/conn,x", "/camp/conn",
-                          "/camp/conns,1"}) {
+                          "/camp/conns,1", "/camp/paths,1:7", "/camp/paths,x"}) {
     r = telemetry(bad);
     EXPECT_NE(r.find("null"), std::string::npos) << bad << " -> " << r;
   }

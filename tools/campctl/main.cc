@@ -43,8 +43,16 @@ void usage(FILE* f) {
                "                     pacing rate, congestion controller and state, PTO backoff,\n"
                "                     addresses, connection IDs, how it closed. ID is WORKER:N\n"
                "                     as conns lists it (connection numbers are per worker)\n"
+               "  paths [ID] [--json]  every path of every multipath connection (or of\n"
+               "                     connection ID): path ID, state, 4-tuple, our and the\n"
+               "                     peer's status, smoothed RTT, cwnd, pacing rate, bytes and\n"
+               "                     packets sent and received, packets lost, last ACK\n"
+               "  path ID PATH_ID available|backup|abandon\n"
+               "                     set our status of one path (PATH_STATUS_AVAILABLE /\n"
+               "                     _BACKUP) or close it (PATH_ABANDON)\n"
                "  set KEY VALUE      change a setting on every worker, or log_level\n"
-               "                     (campctl help lists the keys and their ranges)\n"
+               "                     (campctl help lists the keys and their ranges), e.g.\n"
+               "                     set scheduler minrtt|rr|redundant\n"
                "  stop               stop campd\n"
                "  help               campd's list of commands and keys\n"
 #ifdef CAMPCTL_HAS_MMF
@@ -117,6 +125,11 @@ int main(int argc, char** argv) {
   if (cmd == "conn" && (argc - i < 2 || argc - i > 3)) {
     std::fprintf(stderr, "campctl: usage: campctl conn WORKER:ID [--json] (campctl conns lists "
                          "the ids)\n");
+    return 2;
+  }
+  if (cmd == "path" && argc - i != 4) {
+    std::fprintf(stderr, "campctl: usage: campctl path WORKER:ID PATH_ID available|backup|abandon "
+                         "(campctl paths lists them)\n");
     return 2;
   }
   if (cmd == "set" && argc - i != 3) {

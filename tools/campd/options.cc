@@ -53,13 +53,22 @@ bool set_worker(const std::string& key, const std::string& name, const std::stri
                 WorkerSettings* w, std::string* err) {
   const auto k = worker_key_by_name(name);
   if (!k) return false;
-  const WorkerKeyInfo& info = worker_key_info(*k);
   uint64_t x;
-  if (!parse_u64(v, info.min, info.max, &x)) {
-    *err = range_msg(key, v, info.min, info.max);
+  if (!parse_worker_value(worker_key_info(*k), key, v, &x, err)) return false;
+  w->set(*k, x);
+  return true;
+}
+
+// "off", or a path ID limit in 0..kMaxOfferedPathId.
+bool set_max_path_id(const std::string& key, const std::string& v, std::optional<uint32_t>* out,
+                     std::string* err) {
+  if (v == "off") return *out = std::nullopt, true;
+  uint32_t n = 0;
+  if (!set_u32(key, v, 0, kMaxOfferedPathId, &n, err)) {
+    *err += " (or off)";
     return false;
   }
-  w->set(*k, x);
+  *out = n;
   return true;
 }
 
@@ -185,6 +194,7 @@ bool load_config(const std::string& path, Options* o, std::string* err) {
         else if (key == "telemetry") good = set_bool(where, val, &o->telemetry, &why);
         else if (key == "duration") good = set_duration(where, val, &o->duration_s, &why);
         else if (key == "mbufs") good = set_u32(where, val, 1024, 1u << 24, &o->mbufs, &why);
+        else if (key == "max_path_id") good = set_max_path_id(where, val, &o->max_path_id, &why);
         else known = false;
       } else if (sec == "workers") {
         known = worker_key_by_name(key).has_value();
@@ -249,8 +259,9 @@ campd options:
       --listen ADDR:PORT   socket driver: a socket to open (repeatable, [::1]:4433 for IPv6);
                            dpdk driver: ADDR is added to port 0 and PORT is the UDP port
   -c, --config FILE        INI file: [engine] driver, listen, udp_port, ctl_socket, telemetry,
-                           duration, mbufs;
-                           [workers] idle_polls, idle_sleep_us, telemetry_ms, rx_burst;
+                           duration, mbufs, max_path_id;
+                           [workers] idle_polls, idle_sleep_us, telemetry_ms, rx_burst,
+                           scheduler, failover_action;
                            [port.N] addresses, rxd, txd. Flags override the file.
   -a, --addr [PORT@]ADDR   an IPv4 or IPv6 address port PORT (default 0) answers for; repeatable
   -p, --udp-port N         the endpoint's UDP port (default 4433)
@@ -271,12 +282,16 @@ campd options:
                            certificate that `tools/camp build` writes to /var/lib/camp/dev-cert)
       --retry              validate every new client address with a Retry first
       --qlog DIR           write one qlog file (JSON-SEQ) per connection into DIR
+      --max-path-id N|off  multipath QUIC (draft-ietf-quic-multipath-21): offer path IDs
+                           0..N (N <= 7) to clients that offer it too; off: single path only
+                           (default 3)
 )";
   for (const auto& k : kWorkerKeys) {
-    std::string flag = "      --" + std::string(k.name) + " N";
+    std::string flag = "      --" + std::string(k.name) + (k.names.empty() ? " N" : " NAME");
     for (char& c : flag) if (c == '_') c = '-';
     flag.resize(27, ' ');
-    u += flag + std::string(k.help) + " (default " + std::to_string(k.def) + ")\n";
+    u += flag + std::string(k.help) + " (" + (k.names.empty() ? "" : worker_value_domain(k) + "; ") +
+         "default " + worker_value_text(k, k.def) + ")\n";
   }
   u += "  -h, --help               this text\n";
   return u;
@@ -284,7 +299,7 @@ campd options:
 
 ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
   enum { kNoTelemetry = 256, kJson, kMbufs, kRxd, kTxd, kNullTemplate, kDriver, kListen,
-         kWww, kCert, kKey, kRetry, kQlog, kWorkerBase };
+         kWww, kCert, kKey, kRetry, kQlog, kMaxPathIdFlag, kWorkerBase };
   std::vector<option> longopts = {
       {"config", required_argument, nullptr, 'c'},
       {"addr", required_argument, nullptr, 'a'},
@@ -305,6 +320,7 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
       {"key", required_argument, nullptr, kKey},
       {"retry", no_argument, nullptr, kRetry},
       {"qlog", required_argument, nullptr, kQlog},
+      {"max-path-id", required_argument, nullptr, kMaxPathIdFlag},
       {"help", no_argument, nullptr, 'h'},
   };
   std::vector<std::string> worker_flag_names;
@@ -358,6 +374,7 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
       case kKey: o->key_file = v; break;
       case kRetry: o->retry = true; break;
       case kQlog: o->qlog_dir = v; break;
+      case kMaxPathIdFlag: good = set_max_path_id("--max-path-id", v, &o->max_path_id, &why); break;
       case kNullTemplate:
         good = v == "udp";
         if (good) o->null_template = v;

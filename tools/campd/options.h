@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,10 +43,15 @@ struct Options {
   std::string key_file;              // --key FILE
   bool retry = false;                // --retry: validate client addresses with Retry first
   std::string qlog_dir;              // --qlog DIR: one qlog (JSON-SEQ) file per connection
+  // Multipath QUIC: the initial_max_path_id campd offers (path IDs 0..N at once); nullopt
+  // ("off"): not offered, connections stay single-path.
+  std::optional<uint32_t> max_path_id = 3;
 };
 
 // Where `tools/camp build` puts the development certificate campd uses when --cert is not given.
 inline constexpr const char* kDevCertDir = "/var/lib/camp/dev-cert";
+// The largest max_path_id: campd's connection-ID table holds CIDs for 8 path IDs per connection.
+inline constexpr uint32_t kMaxOfferedPathId = 7;
 
 enum class ParseResult { ok, help, error };
 

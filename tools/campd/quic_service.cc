@@ -26,7 +26,7 @@ class HqApp final : public quic::QuicApp {
   hq::Server server;
 };
 
-quic::TransportParameters server_transport_parameters() {
+quic::TransportParameters server_transport_parameters(const Options& opt) {
   quic::TransportParameters tp;
   tp.max_idle_timeout = 30000;
   tp.initial_max_data = 16 << 20;
@@ -37,8 +37,8 @@ quic::TransportParameters server_transport_parameters() {
   tp.initial_max_streams_uni = 16;
   tp.active_connection_id_limit = 4;
   tp.max_datagram_frame_size = 1200;
-  // Multipath (draft-ietf-quic-multipath-21) for clients that offer it too: path IDs 0..3.
-  tp.initial_max_path_id = 3;
+  // Multipath (draft-ietf-quic-multipath-21) for clients that offer it too: path IDs 0..N.
+  tp.initial_max_path_id = opt.max_path_id;
   return tp;
 }
 
@@ -92,7 +92,12 @@ Endpoint* QuicService::make_worker_endpoint(uint16_t w, uint16_t workers, std::s
   Impl& m = *impl_;
   quic::QuicEndpointConfig cfg;
   cfg.role = quic::Role::kServer;
-  cfg.conn.local_tp = server_transport_parameters();
+  cfg.conn.local_tp = server_transport_parameters(m.opt);
+  // The scheduler and failover action configured ([workers], --scheduler, --failover-action);
+  // campctl set changes them later through Endpoint::apply_setting.
+  cfg.conn.scheduler = quic::kSchedulerKinds[m.opt.worker.get(WorkerKey::scheduler)];
+  cfg.conn.failover_action =
+      static_cast<quic::FailoverAction>(m.opt.worker.get(WorkerKey::failover_action));
   cfg.cid.worker_count = workers;
   cfg.worker = w;
   cfg.retry = m.opt.retry;

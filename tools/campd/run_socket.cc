@@ -80,8 +80,9 @@ int run_socket_engine(const Options& opt, std::atomic<bool>& quit) {
   while (!quit.load(std::memory_order_relaxed)) {
     const uint64_t now = sockdrv::monotonic_ns();
     const size_t got = drv.poll(now);
-    if (ch.commands.read_available())
-      service_commands(ch, 0, now, drv.stats(), settings, endpoint);
+    if (ch.commands.read_available() &&
+        service_commands(ch, 0, now, drv.stats(), settings, endpoint).run_timer)
+      drv.wake();  // send what a command queued (a path status) now, not at the next deadline
     if (now >= next_push) {
       ch.telemetry.push(WorkerTelemetry{0, 0, now, drv.stats(), settings});
       next_push = now + settings.get(WorkerKey::telemetry_ms) * 1'000'000ull;

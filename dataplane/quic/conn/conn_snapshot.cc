@@ -87,6 +87,39 @@ const char* cc_state_name(const CongestionController& cc) {
   return "";
 }
 
+const char* path_state_name(const Connection::PathInfo& p) {
+  if (p.abandoned) return "abandoned";
+  if (!p.validated) return "validating";
+  return p.failing ? "failing" : "active";
+}
+
+void summarise_path(const Connection::PathInfo& p, uint64_t now, PathSummary& s) {
+  s.id = p.path_id;
+  set_summary_text(s.state, path_state_name(p));
+  set_summary_text(s.local_status, p.local_backup ? "backup" : "available");
+  set_summary_text(s.peer_status, p.peer_backup ? "backup" : "available");
+  s.tuple = p.tuple;
+  s.validated = p.validated;
+  if (const PathRecovery* rec = p.recovery) {
+    s.rtt_sampled = rec->rtt().has_sample();
+    s.smoothed_rtt_ns = rec->rtt().smoothed();
+    s.min_rtt_ns = rec->rtt().min();
+    s.cwnd = rec->cc().cwnd();
+    s.bytes_in_flight = rec->bytes_in_flight();
+    const double pacing = rec->cc().pacing_rate(now);
+    s.pacing_rate = pacing > 0 ? static_cast<uint64_t>(pacing) : 0;
+  }
+  s.packets_sent = p.packets_sent;
+  s.bytes_sent = p.bytes_sent;
+  s.packets_received = p.packets_received;
+  s.bytes_received = p.bytes_received;
+  s.stream_bytes_sent = p.stream_bytes_sent;
+  s.packets_lost = p.packets_lost;
+  s.last_ack_age_ns = p.last_ack_time == kNever ? UINT64_MAX
+                      : now > p.last_ack_time   ? now - p.last_ack_time
+                                                : 0;
+}
+
 void summarise(const Connection& c, uint64_t now, ConnSummary& s) {
   s = ConnSummary{};
   s.id = c.id();
@@ -133,6 +166,13 @@ void summarise(const Connection& c, uint64_t now, ConnSummary& s) {
   s.counter_count = static_cast<uint32_t>(kCounterCount);
   s.counter_names = kCounterNames.data();
   for (size_t i = 0; i < kCounterCount; ++i) s.counters[i] = st.*kCounterFields[i].member;
+
+  s.multipath = c.multipath();
+  set_summary_text(s.scheduler, to_string(c.scheduler()));
+  std::array<Connection::PathInfo, ConnSummary::kMaxPaths> paths;
+  s.path_count = static_cast<uint32_t>(c.paths(paths));
+  for (size_t i = 0; i < std::min<size_t>(s.path_count, paths.size()); ++i)
+    summarise_path(paths[i], now, s.paths[i]);
 
   copy_cid(s.original_dcid, c.original_dcid());
   copy_cid(s.local_cid, c.local_cid());

@@ -251,6 +251,9 @@ class Connection {
   bool abandon_path(uint32_t path_id, uint64_t error_code, TimeNs now);
   void set_scheduler(SchedulerKind k);
   SchedulerKind scheduler() const { return scheduler_->kind(); }
+  // What becomes of a failing path from now on (campctl set failover_action).
+  void set_failover_action(FailoverAction a) { cfg_.failover_action = a; }
+  FailoverAction failover_action() const { return cfg_.failover_action; }
   // One entry per path still held (open, validating, or abandoned and kept for 3 PTO).
   struct PathInfo {
     uint32_t path_id = 0;

@@ -83,6 +83,11 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   // campctl conns / conn: summaries of the live connections (conn_snapshot.cc).
   size_t snapshot_connections(ConnSummary* out, size_t cap, uint64_t now_ns,
                               uint64_t only) override;
+  // campctl set scheduler / failover_action: the template and every live connection.
+  void apply_setting(WorkerKey key, uint64_t value) override;
+  // campctl path: PATH_STATUS_AVAILABLE / _BACKUP or PATH_ABANDON (APPLICATION_ABANDON_PATH).
+  PathCommandStatus path_command(uint64_t conn, uint32_t path_id, PathAction action,
+                                 uint64_t now_ns) override;
 
   size_t connection_count() const { return live_.size(); }
   template <class F>
