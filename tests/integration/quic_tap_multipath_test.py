@@ -11,8 +11,11 @@ The steering counters are reported, not asserted: the kernel's tun device picks 
 by its hash until campd sends on that flow, and from then on the queue campd sent it on, which is
 the owner's; so path 1 reaches the other worker (and is steered) for at most its first packets,
 and only in some runs. tests/dpdk/multipath_e2e_test.cc covers steering under load.
+While the file moves, campctl works on the live connection: `paths --json` lists both paths,
+`path ID 1 backup` and `available` are acknowledged and show in the next listing, and
+`set scheduler rr` changes the connection's scheduler.
 Needs root and /dev/net/tun; exits 77 (meson's SKIP) otherwise.
-Usage: quic_tap_multipath_test.py CAMPD CAMP_CLIENT CERTGEN
+Usage: quic_tap_multipath_test.py CAMPD CAMP_CLIENT CERTGEN CAMPCTL
 """
 import hashlib
 import json
@@ -28,7 +31,8 @@ import time
 IFACE = "campm0"
 SERVER = "198.18.0.1"
 CLIENT_ADDRS = ["198.18.0.2", "198.18.0.3"]
-FILE_BYTES = 8 * 1024 * 1024 + 4321
+# Large enough that the transfer outlasts the campctl steps even at this machine's best rate.
+FILE_BYTES = 48 * 1024 * 1024 + 4321
 # Drops campd may count that have nothing to do with the QUIC traffic: the kernel's own IPv6
 # neighbour discovery, MLD and router solicitations on the tap interface, and other frames a fresh
 # interface sends. Everything else must stay zero.
@@ -94,6 +98,58 @@ def check_client(stdout):
     return paths
 
 
+def campctl_steps(ctl, sock, client_proc):
+    """Works on the live connection through campctl; returns what it saw."""
+    def run(*args):
+        r = subprocess.run([ctl, "--socket", sock] + list(args), capture_output=True, text=True,
+                           timeout=10)
+        print(f"$ campctl {' '.join(args)}  (rc {r.returncode})\n{r.stdout}{r.stderr}", end="")
+        return r
+
+    def listing():
+        r = run("paths", "--json")
+        if r.returncode != 0:
+            raise RuntimeError("campctl paths --json failed")
+        return json.loads(r.stdout)["connections"]
+
+    end = time.monotonic() + 20
+    conn = None
+    while time.monotonic() < end and client_proc.poll() is None:
+        conns = listing()
+        if conns and conns[0]["path_count"] == 2 and all(
+                p["state"] == "active" for p in conns[0]["paths"]):
+            conn = conns[0]
+            break
+        time.sleep(0.05)
+    if conn is None:
+        raise RuntimeError("campctl paths never showed one connection with two active paths")
+    if not conn["multipath"] or conn["scheduler"] != "minrtt":
+        raise RuntimeError(f"unexpected connection record {conn}")
+    cid = conn["id"]
+    if run("paths").returncode != 0:
+        raise RuntimeError("campctl paths failed")
+    r = run("path", cid, "1", "backup")
+    if r.returncode != 0 or "PATH_STATUS_BACKUP" not in r.stdout:
+        raise RuntimeError("campctl path ... backup failed")
+    after = [c for c in listing() if c["id"] == cid]
+    if not after or after[0]["paths"][1]["local_status"] != "backup":
+        raise RuntimeError("path 1 is not shown as backup after campctl path ... backup")
+    r = run("path", cid, "7", "backup")
+    if r.returncode != 1 or "no open path with that ID" not in r.stderr + r.stdout:
+        raise RuntimeError("campctl path with an unknown path ID was not refused")
+    if run("path", cid, "1", "available").returncode != 0:
+        raise RuntimeError("campctl path ... available failed")
+    if run("set", "scheduler", "rr").returncode != 0:
+        raise RuntimeError("campctl set scheduler rr failed")
+    after = [c for c in listing() if c["id"] == cid]
+    if not after or after[0]["scheduler"] != "rr" or \
+            after[0]["paths"][1]["local_status"] != "available":
+        raise RuntimeError(f"scheduler/status not as set: {after}")
+    if client_proc.poll() is not None:
+        raise RuntimeError("the transfer ended before the campctl steps were done")
+    return cid
+
+
 def check_campd(stats):
     if stats is None:
         raise RuntimeError("campd printed no final JSON counters")
@@ -145,7 +201,7 @@ def main():
         # Everything happens in a private network namespace.
         env = dict(os.environ, CAMP_QUIC_TAP_NETNS="1")
         return subprocess.run(["unshare", "--net", sys.executable] + sys.argv, env=env).returncode
-    campd, client, certgen = sys.argv[1:4]
+    campd, client, certgen, campctl = sys.argv[1:5]
     sh("ip link set lo up")
     tmp = tempfile.mkdtemp(prefix="camp-quic-tap-mp-")
     subprocess.run([certgen, tmp], check=True)
@@ -179,20 +235,25 @@ def main():
         sh(f"ip addr add {CLIENT_ADDRS[0]}/24 dev {IFACE}; "
            f"ip addr add {CLIENT_ADDRS[1]}/24 dev {IFACE}; ip link set {IFACE} up")
         t0 = time.monotonic()
-        r = subprocess.run([client, "--ca", os.path.join(tmp, "ca.pem"), "--out", out,
-                            "--timeout", "30", "--path", CLIENT_ADDRS[0], "--path",
-                            CLIENT_ADDRS[1], f"https://{SERVER}:4433/big.bin"],
-                           capture_output=True, text=True, timeout=60)
+        client_proc = subprocess.Popen(
+            [client, "--ca", os.path.join(tmp, "ca.pem"), "--out", out, "--timeout", "60",
+             "--path", CLIENT_ADDRS[0], "--path", CLIENT_ADDRS[1],
+             f"https://{SERVER}:4433/big.bin"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            campctl_steps(campctl, os.path.join(tmp, "ctl.sock"), client_proc)
+        finally:
+            stdout, stderr = client_proc.communicate(timeout=90)
         t_client = time.monotonic() - t0
-        print(f"camp-client ({t_client:.2f} s, rc {r.returncode}):\n{r.stdout}{r.stderr}")
-        if r.returncode != 0:
+        print(f"camp-client ({t_client:.2f} s, rc {client_proc.returncode}):\n{stdout}{stderr}")
+        if client_proc.returncode != 0:
             raise RuntimeError("camp-client failed")
         got = open(os.path.join(out, "big.bin"), "rb").read()
         if len(got) != len(data) or hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
             raise RuntimeError("big.bin differs from the served file")
         print(f"big.bin: {len(got)} bytes, SHA-256 matches, {8 * len(got) / t_client / 1e6:.0f} "
               "Mbit/s including the handshake")
-        check_client(r.stdout)
+        check_client(stdout)
     except Exception as e:  # noqa: BLE001 - report any failure with campd's log
         failure = str(e)
     finally:
