@@ -6,7 +6,7 @@
 // virtual clock (datagrams handed from one endpoint to the other, 1 ms apart). Fresh endpoints per
 // input make each input independent of the ones before it, so a crash reproduces from its file
 // alone (only GnuTLS's randomness differs between runs); the handshake costs about a millisecond,
-// and the target runs 300-500 inputs/s with ASan on one core. The harness then takes both sides' 1-RTT write secrets from their TlsSession and
+// and the target runs 150-250 inputs/s with ASan on one core (each input twice). The harness then takes both sides' 1-RTT write secrets from their TlsSession and
 // plays the role of either peer: each chunk of the input is a 1-RTT packet payload (raw frames,
 // possibly malformed) that it protects with the real keys (short header, 4-byte packet number
 // 1000 above anything the impersonated sender used) and delivers as a datagram.
@@ -91,8 +91,9 @@ void check_close(const CloseInfo& ci) {
 }
 
 // Small limits: every stream's buffers are sized from these at creation, so an input opening
-// many streams stays cheap.
-TransportParameters fuzz_tp() {
+// many streams stays cheap. `multipath`: both sides offer path IDs 0..3, so the multipath
+// frames (PATH_ACK, PATH_ABANDON, PATH_STATUS_*, MAX_PATH_ID, ...) are processed, not refused.
+TransportParameters fuzz_tp(bool multipath) {
   TransportParameters tp;
   tp.max_idle_timeout = 30000;
   tp.initial_max_data = 64 << 10;
@@ -103,6 +104,7 @@ TransportParameters fuzz_tp() {
   tp.initial_max_streams_uni = 8;
   tp.active_connection_id_limit = 4;
   tp.max_datagram_frame_size = 1200;
+  if (multipath) tp.initial_max_path_id = 3;
   return tp;
 }
 
@@ -225,7 +227,7 @@ enum Side : int { kClient = 0, kServer = 1 };
 
 class Pair {
  public:
-  Pair() : bufs_(kTxSlots) {
+  explicit Pair(bool multipath) : bufs_(kTxSlots), multipath_(multipath) {
     const uint8_t srv[4] = {198, 18, 0, 1}, cli[4] = {198, 18, 0, 2};
     cli_tuple_.local = IpAddr::v4(cli);
     cli_tuple_.local_port = 50000;
@@ -236,7 +238,7 @@ class Pair {
     scfg.role = Role::kServer;
     scfg.max_connections = 2;
     scfg.seed = 11;
-    scfg.conn.local_tp = fuzz_tp();
+    scfg.conn.local_tp = fuzz_tp(multipath);
     scfg.conn.app_ring_packets = 256;
     scfg.conn.streams.send_buffer_size = 16 << 10;
     QuicEndpointConfig ccfg = scfg;
@@ -252,7 +254,7 @@ class Pair {
   // NEW_CONNECTION_IDs and session tickets went across. Then takes the 1-RTT keys.
   void handshake() {
     ConnectionConfig cc;
-    cc.local_tp = fuzz_tp();
+    cc.local_tp = fuzz_tp(multipath_);
     cc.app_ring_packets = 256;
     cc.streams.send_buffer_size = 16 << 10;
     cc.server_name = "server.test";
@@ -268,6 +270,8 @@ class Pair {
     Connection* cl = conn(kClient);
     Connection* sv = conn(kServer);
     if (!cl || !sv || !cl->established() || !sv->established()) violated("no handshake");
+    if (cl->multipath() != multipath_ || sv->multipath() != multipath_)
+      violated("multipath not negotiated as offered");
     run(now_ + 20 * kMillisecond, true);
     cl = conn(kClient);
     sv = conn(kServer);
@@ -506,6 +510,7 @@ class Pair {
   ConnectionId dcid_[2];
   uint64_t next_pn_[2] = {0, 0};
   std::vector<std::array<uint8_t, kSlotCap>> bufs_;
+  bool multipath_ = false;
   TxSlot slots_[kTxSlots];
   WorkerStats stats_;
 };
@@ -572,6 +577,16 @@ void write_seeds(const char* dir) {
       {"to_client",
        {{0x01, cat({{0x1e}, {0x0b, 0x01, 0x02, 'h', 'i'}})}, {0x21, {0x10, 0x44, 0x00}}}},
       {"forward_time", {{0x10 | 0x40, kStream0Fin}, {0x10 | 0x60, kPing}, {0x60, kPing}}},
+      // Multipath frames (draft-ietf-quic-multipath-21 4), processed when the input's second run
+      // has multipath negotiated: PATH_STATUS_BACKUP for path 0 (sequence 1), MAX_PATH_ID 5,
+      // PATHS_BLOCKED 3, PATH_ACK of path 0's packet 0, PATH_NEW_CONNECTION_ID for path 1.
+      {"multipath_frames",
+       {{0x00, {0x7e, 0x76, 0x00, 0x01}},
+        {0x20, {0x7e, 0x7a, 0x05, 0x7e, 0x7b, 0x03}},
+        {0x00, {0x3e, 0x00, 0x00, 0x00, 0x00, 0x00}},
+        {0x20, cat({{0x7e, 0x78, 0x01, 0x04, 0x00, 0x08}, fill(8, 0xd1), fill(16, 0x11)})}}},
+      // PATH_ABANDON of the only path: the connection closes (NO_VIABLE_PATH) or ignores it.
+      {"path_abandon_only_path", {{0x00, {0x7e, 0x75, 0x00, 0x00}}, {0x60, kPing}}},
   };
   for (const auto& [name, chunks] : seeds) {
     const std::string path = std::string(dir) + "/" + name;
@@ -597,8 +612,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Pair pair;
+// One input, on a fresh pair of endpoints.
+void run_input(const uint8_t* data, size_t size, bool multipath) {
+  Pair pair(multipath);
   pair.handshake();
   const uint8_t* p = data;
   const uint8_t* const end = data + size;
@@ -621,5 +637,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   pair.flush(0, false);
   pair.finish();
+}
+
+// Every input runs twice: single-path, and with multipath negotiated (path 0's nonce is the
+// single-path one, so the same packets decrypt and reach the multipath frame handlers).
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  run_input(data, size, false);
+  run_input(data, size, true);
   return 0;
 }
