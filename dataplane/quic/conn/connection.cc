@@ -1,6 +1,8 @@
 #include "dataplane/quic/conn/connection.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "dataplane/codec/varint.h"
@@ -72,8 +74,13 @@ class Connection::RecoveryEvents final : public RecoveryObserver {
       c_.ack_for(space, p_).on_ack_packet_acked(pkt.packet_number);
       return;
     }
-    // The packet may have carried PATH_ACKs of other paths' spaces (an abandoned path's).
-    for (auto& q : c_.paths_) q->app_ack.on_ack_packet_acked(pkt.packet_number, p_.path_id);
+    // The packet may have carried PATH_ACKs of other paths' spaces (an abandoned path's); a path
+    // whose ACKs never went elsewhere has no record of this one.
+    for (auto& q : c_.paths_) {
+      if (q.get() == &p_ || q->acks_carried) {
+        q->app_ack.on_ack_packet_acked(pkt.packet_number, p_.path_id);
+      }
+    }
     if (pkt.packet_number >= p_.phase_first_tx_pn && !c_.app_keys_.phase_tx_acked) {
       c_.app_keys_.phase_tx_acked = true;
       c_.app_keys_.phase_acked_at = now_;
@@ -147,6 +154,9 @@ SentLog& Connection::log_for(PnSpace s, Path& p) {
 
 bool Connection::init_common(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs now) {
   cfg_ = cfg;
+  if (const char* e = std::getenv("CAMP_CHECK_SEND_CACHE"); e && *e && *e != '0') {
+    cfg_.check_send_cache = cache_abort_ = true;
+  }
   created_at_ = now;
   if (cfg_.max_datagram_size < kMinInitialDatagram) cfg_.max_datagram_size = kMinInitialDatagram;
   PathRecoveryConfig rc;
@@ -268,6 +278,7 @@ size_t Connection::live_paths() const {
 }
 
 Connection::OpenPathResult Connection::open_path(const Tuple& tuple, TimeNs now, uint32_t* id_out) {
+  const TouchAll touch{*this};
   last_now_ = std::max(last_now_, now);
   if (role_ != Role::kClient || state_ != ConnState::kConfirmed) return OpenPathResult::kNotConfirmed;
   if (!multipath_) return OpenPathResult::kNotNegotiated;
@@ -305,6 +316,7 @@ Connection::OpenPathResult Connection::open_path(const Tuple& tuple, TimeNs now,
 }
 
 bool Connection::set_path_status(uint32_t path_id, bool available) {
+  const TouchAll touch{*this};
   Path* p = find_path(path_id);
   if (!multipath_ || !p || !path_open(*p)) return false;
   p->local_backup = !available;
@@ -314,12 +326,14 @@ bool Connection::set_path_status(uint32_t path_id, bool available) {
 }
 
 void Connection::set_scheduler(SchedulerKind k) {
+  const TouchAll touch{*this};
   if (!scheduler_ || scheduler_->kind() != k) scheduler_ = make_scheduler(k);
   // The copy buffer is made once, when a redundant scheduler is first chosen (not per packet).
   if (scheduler_->redundant() && !replay_) replay_ = std::make_unique<Replay>();
 }
 
 bool Connection::abandon_path(uint32_t path_id, uint64_t error_code, TimeNs now) {
+  const TouchAll touch{*this};
   last_now_ = std::max(last_now_, now);
   Path* p = find_path(path_id);
   if (!multipath_ || !p || !path_open(*p) || live_paths() < 2 || state_ != ConnState::kConfirmed) {
@@ -441,11 +455,125 @@ bool Connection::other_path_acks_due(const Path& carrier) const {
 }
 
 bool Connection::data_work_pending() const {
-  return app_data_pending() || control_pending() || streams_->has_pending_control() ||
+  return app_data_pending() || control_pending_cached() || streams_->has_pending_control() ||
          space(PnSpace::kApplicationData).crypto_tx.has_pending();
 }
 
+namespace {
+
+bool same_view(const PathView& a, const PathView& b) {
+  return a.path_id == b.path_id && a.smoothed_rtt == b.smoothed_rtt && a.min_rtt == b.min_rtt &&
+         a.cwnd == b.cwnd && a.bytes_in_flight == b.bytes_in_flight &&
+         a.delivery_rate == b.delivery_rate && a.packets_lost == b.packets_lost &&
+         a.last_ack_age == b.last_ack_age && a.available == b.available &&
+         a.backup == b.backup && a.can_send == b.can_send;
+}
+
+DurationNs ack_age(TimeNs last_ack_time, TimeNs now) {
+  return last_ack_time == kNever || last_ack_time > now ? 0 : now - last_ack_time;
+}
+
+}  // namespace
+
+void Connection::touch_all_paths() {
+  for (const auto& p : paths_) touch_path(*p);
+  ++state_gen_;
+}
+
+void Connection::check_cache(bool same) const {
+  ++cache_checks_;
+  if (same) return;
+  ++cache_mismatches_;
+  if (cache_abort_) {
+    std::fprintf(stderr, "camp: connection %llu: a cached scheduler input is stale\n",
+                 static_cast<unsigned long long>(id_));
+    std::abort();
+  }
+}
+
+void Connection::refresh_sched(const Path& p) const {
+  SchedCache& c = p.sched;
+  c.stale = false;
+  c.sendable = path_sendable(p);
+  c.unblocked = c.sendable && !amplification_blocked(p);
+  c.carrier_ok = path_data_ok(p) && !p.failing;
+  c.acks_owed = !c.sendable && p.app_ack.ack_pending();
+  const bool ack_pending = p.app_ack.ack_pending();
+  const TimeNs ack_at = ack_pending ? p.app_ack.ack_deadline() : kNever;
+  const bool frames = p.probes_pending > 0 || p.ping_pending || path_frames_pending(p);
+  c.urgent_at = frames ? 0 : ack_at;
+  c.acks_owed_at = c.acks_owed ? ack_at : kNever;
+  // As fresh_next_timeout() reads the path.
+  c.timer_at = p.discard_at;
+  c.wake_now = false;
+  if (path_open(p)) {
+    c.timer_at = std::min({c.timer_at, p.recovery.loss_detection_timer(), p.validation_deadline,
+                           p.challenge_resend_at, failover_deadline(p)});
+    if (c.unblocked) {
+      const bool app_tx = app_tx_ready();
+      if (app_tx) c.timer_at = std::min(c.timer_at, ack_at);
+      const bool app_ready = app_tx && (role_ == Role::kServer || tls_->handshake_complete());
+      c.wake_now = (app_tx && (p.probes_pending || p.ping_pending)) ||
+                   (app_ready && path_frames_pending(p));
+    }
+  }
+  c.candidate = path_data_ok(p) && !amplification_blocked(p);
+  c.window_ok = p.recovery.can_send(cfg_.max_datagram_size);
+  PathView& v = c.view;
+  const RttEstimator& rtt = p.recovery.rtt();
+  v.path_id = p.path_id;
+  v.smoothed_rtt = rtt.smoothed();
+  v.min_rtt = rtt.min();
+  v.cwnd = p.recovery.cc().cwnd();
+  v.bytes_in_flight = p.recovery.bytes_in_flight();
+  v.delivery_rate = p.recovery.sampler().sample().delivery_rate;
+  v.packets_lost = p.packets_lost;
+  v.last_ack_age = 0;
+  v.available = !p.local_backup && !p.peer_backup && !p.failing;
+  v.backup = !v.available;
+  v.can_send = false;
+}
+
 size_t Connection::data_candidates(PathView* out, uint8_t* index, TimeNs now) const {
+  size_t n = 0;
+  for (size_t i = 0; i < paths_.size() && n < kMaxCidPaths; ++i) {
+    const Path& p = *paths_[i];
+    if (p.sched.stale) refresh_sched(p);
+    const SchedCache& c = p.sched;
+    if (!c.candidate) continue;
+    PathView& v = out[n];
+    v = c.view;
+    v.last_ack_age = ack_age(p.last_ack_time, now);
+    v.can_send = c.window_ok && (p.pacing_wake == kNever || p.pacing_wake <= now);
+    index[n++] = static_cast<uint8_t>(i);
+  }
+  if (cfg_.check_send_cache) {
+    // Every path's cache against its state now, then the entries against a fresh build.
+    for (const auto& pp : paths_) {
+      const SchedCache kept = pp->sched;
+      refresh_sched(*pp);
+      const SchedCache& f = pp->sched;
+      check_cache(kept.sendable == f.sendable && kept.unblocked == f.unblocked &&
+                  kept.carrier_ok == f.carrier_ok && kept.acks_owed == f.acks_owed &&
+                  kept.urgent_at == f.urgent_at && kept.acks_owed_at == f.acks_owed_at &&
+                  kept.timer_at == f.timer_at && kept.wake_now == f.wake_now &&
+                  kept.candidate == f.candidate &&
+                  kept.window_ok == f.window_ok && same_view(kept.view, f.view));
+      pp->sched = kept;
+    }
+    PathView fresh[kMaxCidPaths];
+    uint8_t fresh_index[kMaxCidPaths];
+    const size_t m = fresh_data_candidates(fresh, fresh_index, now);
+    bool same = m == n;
+    for (size_t i = 0; same && i < n; ++i) {
+      same = fresh_index[i] == index[i] && same_view(fresh[i], out[i]);
+    }
+    check_cache(same);
+  }
+  return n;
+}
+
+size_t Connection::fresh_data_candidates(PathView* out, uint8_t* index, TimeNs now) const {
   size_t n = 0;
   for (size_t i = 0; i < paths_.size() && n < kMaxCidPaths; ++i) {
     const Path& p = *paths_[i];
@@ -459,7 +587,7 @@ size_t Connection::data_candidates(PathView* out, uint8_t* index, TimeNs now) co
     v.bytes_in_flight = p.recovery.bytes_in_flight();
     v.delivery_rate = p.recovery.sampler().sample().delivery_rate;
     v.packets_lost = p.packets_lost;
-    v.last_ack_age = p.last_ack_time == kNever || p.last_ack_time > now ? 0 : now - p.last_ack_time;
+    v.last_ack_age = ack_age(p.last_ack_time, now);
     v.available = !p.local_backup && !p.peer_backup && !p.failing;
     v.backup = !v.available;
     v.can_send = p.recovery.can_send(cfg_.max_datagram_size) &&
@@ -469,35 +597,65 @@ size_t Connection::data_candidates(PathView* out, uint8_t* index, TimeNs now) co
   return n;
 }
 
+TimeNs Connection::pace(Path& p, TimeNs now) {
+  SchedCache& c = p.sched;
+  if (c.pace_now != now) {  // touch_path() resets pace_now
+    c.pace_t = p.recovery.next_send_time(now, cfg_.max_datagram_size);
+    c.pace_now = now;
+  } else if (cfg_.check_send_cache) {
+    check_cache(p.recovery.next_send_time(now, cfg_.max_datagram_size) == c.pace_t);
+  }
+  return c.pace_t;
+}
+
 Connection::Path* Connection::pick_send_path(TimeNs now) {
   build_data_ok_ = true;
   if (paths_.size() == 1) return path_sendable(*paths_[0]) ? paths_[0].get() : nullptr;
   PathView views[kMaxCidPaths];
   uint8_t index[kMaxCidPaths];
+  // Refreshes every path's SchedCache, which the rest reads instead of the paths' state.
   const size_t k = data_candidates(views, index, now);
   // The pacer has the last word on who may send data now.
   for (size_t i = 0; i < k; ++i) {
     if (!views[i].can_send) continue;
     Path& p = *paths_[index[i]];
-    const TimeNs t = p.recovery.next_send_time(now, cfg_.max_datagram_size);
+    const TimeNs t = pace(p, now);
     p.pacing_wake = t > now ? t : kNever;
     if (t > now) views[i].can_send = false;
   }
-  // 1. Per-path work, round robin so that no path starves another.
-  const Path* carrier = carrier_path();
+  // 1. Per-path work, round robin so that no path starves another. The carrier (carrier_path())
+  // also takes the ACKs of paths that cannot send.
   const size_t n = paths_.size();
-  for (size_t j = 0; j < n; ++j) {
-    const size_t i = (urgent_next_ + j) % n;
+  const Path* carrier = nullptr;
+  const Path* any = nullptr;
+  bool acks_owed = false;
+  for (const auto& pp : paths_) {
+    const SchedCache& c = pp->sched;
+    acks_owed |= c.acks_owed;
+    if (!carrier && c.carrier_ok) carrier = pp.get();
+    if (!any && c.sendable) any = pp.get();
+  }
+  if (!carrier) carrier = any;
+  if (cfg_.check_send_cache) check_cache(carrier == carrier_path());
+  for (size_t j = 0, i = urgent_next_ < n ? urgent_next_ : 0; j < n; ++j, i = i + 1 < n ? i + 1 : 0) {
     Path& p = *paths_[i];
-    if (!path_sendable(p) || amplification_blocked(p)) continue;
-    if (path_urgent(p, now) || (&p == carrier && other_path_acks_due(p))) {
-      urgent_next_ = (i + 1) % n;
+    const SchedCache& c = p.sched;
+    if (!c.unblocked) continue;
+    // acks_owed counts the carrier's own too, but the carrier is sendable, so never owes.
+    if (c.urgent_at <= now || (&p == carrier && acks_owed)) {
+      if (cfg_.check_send_cache) {
+        check_cache(path_urgent(p, now) || (&p == carrier && other_path_acks_due(p)));
+      }
+      urgent_next_ = i + 1 < n ? i + 1 : 0;
       // It carries data too when it is a path the scheduler could pick now.
       build_data_ok_ = false;
       for (size_t c = 0; c < k; ++c) {
         if (index[c] == i) build_data_ok_ = may_carry_data({views, k}, c);
       }
       return &p;
+    }
+    if (cfg_.check_send_cache) {
+      check_cache(!path_urgent(p, now) && !(&p == carrier && other_path_acks_due(p)));
     }
   }
   // 2. Data and control frames: where the scheduler says.
@@ -532,6 +690,7 @@ bool Connection::start_tls(TimeNs now) {
 }
 
 bool Connection::connect(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs now) {
+  const TouchAll touch{*this};
   role_ = Role::kClient;
   last_now_ = now;
   init_common(cfg, tuple, now);
@@ -554,6 +713,7 @@ bool Connection::connect(const ConnectionConfig& cfg, const Tuple& tuple, TimeNs
 
 bool Connection::accept(const ConnectionConfig& cfg, const AcceptInfo& info, const Tuple& tuple,
                         TimeNs now) {
+  const TouchAll touch{*this};
   role_ = Role::kServer;
   last_now_ = now;
   init_common(cfg, tuple, now);
@@ -736,6 +896,7 @@ void Connection::confirm_handshake(TimeNs now) {
 }
 
 void Connection::discard_space(PnSpace s, TimeNs now) {
+  touch_all_paths();
   Space& sp = space(s);
   if (sp.discarded) return;
   sp.discarded = true;
@@ -781,6 +942,7 @@ void Connection::issue_cids() {
 // ---- Receiving -----------------------------------------------------------------------------------
 
 void Connection::on_datagram(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now) {
+  const TouchAll touch{*this};
   last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return;
   ++stats_.packets_received;
@@ -1091,6 +1253,7 @@ bool Connection::check_stateless_reset(const uint8_t* data, size_t len) const {
 }
 
 bool Connection::on_unroutable_datagram(const uint8_t* data, size_t len, TimeNs now) {
+  const TouchAll touch{*this};
   last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return false;
   if (!check_stateless_reset(data, len)) return false;
@@ -1099,6 +1262,7 @@ bool Connection::on_unroutable_datagram(const uint8_t* data, size_t len, TimeNs 
 }
 
 void Connection::abandon(TimeNs now) {
+  const TouchAll touch{*this};
   close_info_.closed = true;
   if (close_info_.reason.empty()) close_info_.reason = "abandoned";
   finish(now);
@@ -1255,6 +1419,7 @@ bool Connection::switch_peer_cid(Path& path) {
 // ---- Path validation and migration (RFC 9000 8.2, 9) ------------------------------------------
 
 bool Connection::migrate(const Tuple& tuple, TimeNs now) {
+  const TouchAll touch{*this};
   last_now_ = std::max(last_now_, now);
   if (role_ != Role::kClient || state_ != ConnState::kConfirmed ||
       (peer_tp_applied_ && peer_tp_.disable_active_migration)) {
@@ -1361,6 +1526,7 @@ void Connection::on_path_validation_timeout(Path& path, TimeNs now) {
 }
 
 void Connection::queue_path_response(uint32_t path_id, const Tuple& tuple, uint64_t data) {
+  touch_all_paths();
   // 8.2.2: answer each challenge on the path it came on (and, multipath 3.1, with a CID of the
   // same path ID). A peer may challenge faster than we answer: the oldest gives way.
   if (n_responses_ == responses_.size()) drop_path_response(0);
@@ -1369,6 +1535,7 @@ void Connection::queue_path_response(uint32_t path_id, const Tuple& tuple, uint6
 }
 
 void Connection::drop_path_response(size_t i) {
+  touch_all_paths();
   std::copy(responses_.begin() + i + 1, responses_.begin() + n_responses_, responses_.begin() + i);
   --n_responses_;
 }
@@ -1758,6 +1925,16 @@ bool Connection::control_pending() const {
   return false;
 }
 
+bool Connection::control_pending_cached() const {
+  if (control_gen_ != state_gen_) {
+    control_memo_ = control_pending();
+    control_gen_ = state_gen_;
+  } else if (cfg_.check_send_cache) {
+    check_cache(control_pending() == control_memo_);
+  }
+  return control_memo_;
+}
+
 bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool cwnd_ok) const {
   const Space& sp = space(s);
   if (sp.discarded || !sp.tx.ready) return false;
@@ -1777,7 +1954,8 @@ bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool 
   if (app) {
     if (role_ == Role::kClient && !tls_->handshake_complete()) return false;
     if (!build_data_ok_) return false;
-    if (replaying_ || control_pending() || app_data_pending() || streams_->has_pending_control()) {
+    if (replaying_ || control_pending_cached() || app_data_pending() ||
+        streams_->has_pending_control()) {
       return true;
     }
   }
@@ -1807,6 +1985,7 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   if (role_ == Role::kServer && !path.validated) {
     // RFC 9000 8.1, 9.3: at most three times what the peer sent until its address is proven.
     if (amplification_blocked(path)) {
+      touch_path(path);
       path.recovery.set_amplification_blocked(true, now);
       return 0;
     }
@@ -1826,6 +2005,7 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
 
 // A datagram of n bytes went out on p (on_tuple: to its current 4-tuple, within the 3x budget).
 void Connection::count_sent(Path& p, size_t n, bool on_tuple) {
+  touch_path(p);
   ++stats_.packets_sent;
   stats_.bytes_sent += n;
   ++p.packets_sent;
@@ -1909,10 +2089,10 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
   // do not: next_timeout() asks to send those at once, so holding them here would spin).
   if (want[2] && last == 2 && !want[0] && !want[1] && app_data_pending() && cwnd_ok && !replaying_ &&
       !ack_for(PnSpace::kApplicationData, path).should_send_ack(now) &&
-      path.probes_pending == 0 && !path_frames_pending(path) && !control_pending() &&
+      path.probes_pending == 0 && !path_frames_pending(path) && !control_pending_cached() &&
       !streams_->has_pending_control() &&
       !space(PnSpace::kApplicationData).crypto_tx.has_pending()) {
-    const TimeNs t = path.recovery.next_send_time(now, mds);
+    const TimeNs t = pace(path, now);
     if (t > now) {
       path.pacing_wake = t;
       return 0;
@@ -1955,6 +2135,9 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
 
 size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path, TimeNs now,
                                 size_t pad_to, bool cwnd_ok, bool& eliciting) {
+  // What follows changes the path (recovery, ACK state) and the pending control frames.
+  touch_path(path);
+  ++state_gen_;
   Space& sp = space(s);
   const int si = static_cast<int>(s);
   const bool app = s == PnSpace::kApplicationData;
@@ -2014,6 +2197,8 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
       if (n == 0 || n_carried == kMaxCidPaths) break;
       p += n;
       carried[n_carried++] = q.get();
+      q->acks_carried = true;
+      touch_path(*q);
     }
   }
   const bool full = cwnd_ok || probe || ping_pending;
@@ -2367,6 +2552,75 @@ size_t Connection::build_close_datagram(uint8_t* buf, size_t limit, Path& path) 
 // ---- Timers --------------------------------------------------------------------------------------
 
 TimeNs Connection::next_timeout(TimeNs now) const {
+  // One path, or no open one: nothing to cache; several: what the paths' SchedCache says.
+  if (paths_.size() == 1 ||
+      (state_ != ConnState::kHandshake && state_ != ConnState::kConfirmed)) {
+    return fresh_next_timeout(now);
+  }
+  const TimeNs t = cached_next_timeout(now);
+  if (cfg_.check_send_cache) check_cache(t == fresh_next_timeout(now));
+  return t;
+}
+
+TimeNs Connection::cached_next_timeout(TimeNs now) const {
+  TimeNs t = idle_deadline_;
+  if (app_keys_.have_prev) t = std::min(t, app_keys_.prev_discard_at);
+  const bool app_ready = app_tx_ready() && (role_ == Role::kServer || tls_->handshake_complete());
+  for (const auto& pp : paths_) {
+    if (pp->sched.stale) refresh_sched(*pp);
+    if (pp->sched.wake_now) return now;
+    t = std::min(t, pp->sched.timer_at);
+  }
+  const Path& p0 = *paths_[0];
+  if (!amplification_blocked(p0)) {
+    // The handshake spaces live on the first path only.
+    const bool cwnd_ok = p0.sched.window_ok;
+    for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake}) {
+      const Space& sp = space(s);
+      if (sp.discarded || !sp.tx.ready) continue;
+      const int si = static_cast<int>(s);
+      if (sp.ack.ack_pending()) t = std::min(t, sp.ack.ack_deadline());
+      if (probes_pending_[si] || ping_pending_[si]) return now;
+      if (cwnd_ok && sp.crypto_tx.has_pending()) return now;
+    }
+  }
+  if (!app_ready) return t;
+  if (replay_ && replay_->len) return now;  // redundant copies go (or are dropped) at once
+  // ACKs of paths that cannot send ride on the carrier (carrier_path()).
+  const Path* carrier = nullptr;
+  const Path* any = nullptr;
+  for (const auto& pp : paths_) {
+    if (!carrier && pp->sched.carrier_ok) carrier = pp.get();
+    if (!any && pp->sched.sendable) any = pp.get();
+  }
+  if (!carrier) carrier = any;
+  if (carrier && carrier->sched.unblocked) {
+    for (const auto& q : paths_) t = std::min(t, q->sched.acks_owed_at);
+  }
+  // PATH_RESPONSEs owed to other 4-tuples (probes) go out at once.
+  for (size_t i = 0; i < n_responses_; ++i) {
+    const Path* p = find_path(responses_[i].path_id);
+    if (p && path_sendable(*p) && !same_four_tuple(responses_[i].tuple, p->tuple)) return now;
+  }
+  const bool control = space(PnSpace::kApplicationData).crypto_tx.has_pending() ||
+                       control_pending_cached() || streams_->has_pending_control();
+  if (!control && !app_data_pending()) return t;
+  // Exactly the paths pick_send_path() would offer the scheduler, pacer included.
+  PathView views[kMaxCidPaths];
+  uint8_t index[kMaxCidPaths];
+  const size_t k = data_candidates(views, index, now);
+  if (scheduler_->would_pick({views, k})) return now;
+  // Otherwise the earliest a paced path may send again (a full window waits for an ACK).
+  for (size_t c = 0; c < k; ++c) {
+    const Path& p = *paths_[index[c]];
+    if (p.sched.window_ok && p.pacing_wake != kNever && p.pacing_wake > now) {
+      t = std::min(t, p.pacing_wake);
+    }
+  }
+  return t;
+}
+
+TimeNs Connection::fresh_next_timeout(TimeNs now) const {
   if (state_ == ConnState::kClosed) return kNever;
   if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
     // A close the 3x limit holds back waits for the peer's next datagram, not for a spin.
@@ -2375,18 +2629,20 @@ TimeNs Connection::next_timeout(TimeNs now) const {
   }
   TimeNs t = idle_deadline_;
   if (app_keys_.have_prev) t = std::min(t, app_keys_.prev_discard_at);
-  const bool app_ready = app_tx_ready() && (role_ == Role::kServer || tls_->handshake_complete());
+  const bool app_tx = app_tx_ready();
+  const bool app_ready = app_tx && (role_ == Role::kServer || tls_->handshake_complete());
+  const size_t live = multipath_ ? live_paths() : 0;
   for (const auto& pp : paths_) {
     const Path& p = *pp;
     t = std::min(t, p.discard_at);
     if (!path_open(p)) continue;
     t = std::min({t, p.recovery.loss_detection_timer(), p.validation_deadline,
-                  p.challenge_resend_at, failover_deadline(p)});
+                  p.challenge_resend_at, failover_deadline(p, live)});
     // At the anti-amplification limit nothing can go out on the path until the client sends
     // more: waking for ACKs, probes or data would spin (RFC 9002 6.2.2.1 stops the PTO timer too).
     if (!path_sendable(p) || amplification_blocked(p)) continue;
-    if (app_tx_ready() && p.app_ack.ack_pending()) t = std::min(t, p.app_ack.ack_deadline());
-    if (app_tx_ready() && (p.probes_pending || p.ping_pending)) return now;
+    if (app_tx && p.app_ack.ack_pending()) t = std::min(t, p.app_ack.ack_deadline());
+    if (app_tx && (p.probes_pending || p.ping_pending)) return now;
     if (app_ready && path_frames_pending(p)) return now;  // validation goes out past the window
   }
   const Path& p0 = *paths_[0];
@@ -2430,7 +2686,7 @@ TimeNs Connection::next_timeout(TimeNs now) const {
   // Several paths: exactly the ones pick_send_path() would offer the scheduler, pacer included.
   PathView views[kMaxCidPaths];
   uint8_t index[kMaxCidPaths];
-  const size_t k = data_candidates(views, index, now);
+  const size_t k = fresh_data_candidates(views, index, now);
   if (scheduler_->would_pick({views, k})) return now;
   // Otherwise the earliest a paced path may send again (a full window waits for an ACK).
   for (size_t c = 0; c < k; ++c) {
@@ -2443,12 +2699,12 @@ TimeNs Connection::next_timeout(TimeNs now) const {
   return t;
 }
 
-TimeNs Connection::failover_deadline(const Path& p) const {
+TimeNs Connection::failover_deadline(const Path& p, size_t live) const {
   // draft-ietf-quic-multipath-21 5.6/5.7: a path with data out and no acknowledgement for
   // max(3 x its smoothed RTT, the floor) since its last one (or since it got busy) is failing.
   // With one open path there is nowhere to fail over to (and a deadline nobody acts on would
   // keep the timer in the past).
-  if (!multipath_ || live_paths() < 2) return kNever;
+  if (!multipath_ || live < 2) return kNever;
   if (p.failing) return p.failover_acted ? kNever : p.failing_since + 3 * pto(p);
   if (p.busy_since == kNever || p.recovery.ack_eliciting_in_flight(PnSpace::kApplicationData) == 0) {
     return kNever;
@@ -2481,13 +2737,17 @@ void Connection::check_failover(Path& p, TimeNs now) {
 }
 
 void Connection::on_timeout(TimeNs now) {
+  // Mostly a pacer wake with nothing due: the paths are touched only when something happened.
+  TouchAll touch{*this, false};
   last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed) return;
   if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
+    touch.armed = true;
     if (now >= close_deadline_) finish(now);
     return;
   }
   if (now >= idle_deadline_) {
+    touch.armed = true;
     close_info_.closed = true;
     close_info_.idle_timeout = true;
     close_info_.reason = "idle timeout";
@@ -2499,6 +2759,7 @@ void Connection::on_timeout(TimeNs now) {
     if (state_ != ConnState::kConfirmed && state_ != ConnState::kHandshake) return;
     Path& path = *paths_[i];
     if (now >= path.discard_at) {
+      touch.armed = true;
       // 3.4: an abandoned path's state goes 3 PTO after the exchange of PATH_ABANDON.
       if (paths_.size() > 1) {
         drop_path(i);
@@ -2508,6 +2769,7 @@ void Connection::on_timeout(TimeNs now) {
     }
     if (path_open(path)) {
       if (path.recovery.loss_detection_timer() <= now) {
+        touch.armed = true;
         RecoveryEvents ev(*this, path, now);
         const TimeoutOutcome out = path.recovery.on_loss_detection_timeout(now, ev);
         if (out.action == TimeoutAction::kSendProbe) {
@@ -2530,16 +2792,24 @@ void Connection::on_timeout(TimeNs now) {
         }
       }
       if (now >= path.validation_deadline) {
+        touch.armed = true;
         on_path_validation_timeout(path, now);
         if (state_ == ConnState::kClosed) return;
       } else if (now >= path.challenge_resend_at) {
+        touch.armed = true;
         start_path_validation(path, now);  // 8.2.1: a new challenge each PTO until the deadline
       }
-      if (path_open(path)) check_failover(path, now);
+      if (path_open(path)) {
+        // Whatever check_failover() does changes one of these two.
+        const bool failing = path.failing, acted = path.failover_acted;
+        check_failover(path, now);
+        if (path.failing != failing || path.failover_acted != acted) touch.armed = true;
+      }
     }
     ++i;
   }
   if (app_keys_.have_prev && now >= app_keys_.prev_discard_at) {
+    touch.armed = true;
     app_keys_.have_prev = false;  // RFC 9001 6.5: old keys go after 3 PTO
     app_keys_.prev_discard_at = kNever;
   }
@@ -2569,11 +2839,13 @@ bool Connection::receive_datagram(std::vector<uint8_t>& out) {
 }
 
 void Connection::close(uint64_t app_error, std::string_view reason) {
+  const TouchAll touch{*this};
   enter_closing(true, app_error, 0, reason, last_now_);
 }
 
 void Connection::close_transport(TransportError e, uint64_t frame_type, std::string_view reason,
                                  TimeNs now) {
+  const TouchAll touch{*this};
   enter_closing(false, static_cast<uint64_t>(e), frame_type, reason, now);
 }
 

@@ -89,6 +89,11 @@ struct ConnectionConfig {
   // failing: its data goes again on the other paths (5.6, 5.7).
   DurationNs failover_floor = 100 * kMillisecond;
   FailoverAction failover_action = FailoverAction::kAbandon;  // after a further 3 PTO of silence
+  // Testing aid: every use of the scheduler's cached path views, pacer answers, timers and
+  // pending-control flag is checked against a fresh computation (send_cache_mismatches()). Costs
+  // a recomputation. The environment variable CAMP_CHECK_SEND_CACHE=1 turns it on for every
+  // connection, and makes a mismatch abort (to run whole suites with the check).
+  bool check_send_cache = false;
 };
 
 enum class ConnState : uint8_t {
@@ -279,6 +284,10 @@ class Connection {
   }
   void set_qlog(std::unique_ptr<QlogWriter> q);  // before connect() / accept()
   QlogWriter* qlog() { return qlog_.get(); }
+  // With ConnectionConfig::check_send_cache: how many cached scheduler inputs were checked against
+  // a fresh computation, and how many differed (a missed invalidation; always 0 when correct).
+  uint64_t send_cache_checks() const { return cache_checks_; }
+  uint64_t send_cache_mismatches() const { return cache_mismatches_; }
   // Client: the session to store for resumption (empty until a ticket arrived).
   std::vector<uint8_t> session_data() const { return tls_ ? tls_->session_data() : std::vector<uint8_t>{}; }
 
@@ -299,9 +308,33 @@ class Connection {
     bool discarded = false;
   };
 
+  // What pick_send_path() and next_timeout() read of a path, kept between packets (with several
+  // paths they ran every path's view for every packet). Rebuilt only after touch_path(), which
+  // everything that changes the path's state calls (a send on it, and every received datagram,
+  // timer and API call touches all paths). Time-dependent parts (ACK age, pacer) stay fresh.
+  struct SchedCache {
+    bool stale = true;
+    bool sendable = false;    // path_sendable()
+    bool unblocked = false;   // path_sendable() and not amplification_blocked(): may send now
+    bool carrier_ok = false;  // path_data_ok() and not failing: carrier_path() prefers it
+    bool acks_owed = false;   // !path_sendable() with an ACK pending: the carrier takes it
+    bool candidate = false;   // path_data_ok() and not amplification_blocked(): offered for data
+    bool window_ok = false;   // recovery.can_send(max_datagram_size): window and ring room
+    TimeNs urgent_at = kNever;  // path_urgent() from then on (0: now)
+    TimeNs acks_owed_at = kNever;  // with acks_owed: when they are due
+    // next_timeout()'s part of the path: its timers, and whether it has work to send at once.
+    TimeNs timer_at = kNever;
+    bool wake_now = false;
+    PathView view;            // but last_ack_age and can_send, filled in per use
+    TimeNs pace_now = kNever;  // the pacer's answer pace_t for this `now`, while not stale
+    TimeNs pace_t = 0;
+  };
+
   struct Path {
     Path(const PathRecoveryConfig& rc, size_t frames);
     uint32_t path_id = 0;
+    mutable SchedCache sched;
+    bool acks_carried = false;  // an ACK of this path's space went out on another path
     // Application space state kept per path ID (draft-ietf-quic-multipath-21 2.3, 2.4).
     uint64_t largest_acked = 0;
     bool has_largest_acked = false;
@@ -449,13 +482,39 @@ class Connection {
   bool path_urgent(const Path& p, TimeNs now) const;
   bool other_path_acks_due(const Path& carrier) const;
   // Entries for the scheduler: the paths that may carry data now (cwnd, pacer set can_send).
+  // From the paths' SchedCache; fresh_data_candidates() builds them from scratch.
   size_t data_candidates(PathView* out, uint8_t* index, TimeNs now) const;
+  size_t fresh_data_candidates(PathView* out, uint8_t* index, TimeNs now) const;
+  // next_timeout() from the paths' state (one path, and the check), and from their SchedCache.
+  TimeNs fresh_next_timeout(TimeNs now) const;
+  TimeNs cached_next_timeout(TimeNs now) const;
+  void refresh_sched(const Path& p) const;
+  // Something the path's SchedCache reads changed (see SchedCache).
+  void touch_path(const Path& p) const {
+    p.sched.stale = true;
+    p.sched.pace_now = kNever;
+  }
+  // Every path, and the pending-control memo: after a datagram, a timer, an API call.
+  void touch_all_paths();
+  // Touches every path when the public call that may have changed them returns, however it does.
+  struct TouchAll {
+    Connection& c;
+    bool armed = true;
+    ~TouchAll() {
+      if (armed) c.touch_all_paths();
+    }
+  };
+  // recovery.next_send_time(now), remembered per path for this `now` while the path is unchanged
+  // (pick_send_path asks it for every path, build_datagram again for the one it builds on).
+  TimeNs pace(Path& p, TimeNs now);
+  void check_cache(bool same) const;
   bool data_work_pending() const;
   void requeue_in_flight(Path& p);
   void start_abandon(Path& p, uint64_t error, TimeNs now);
   void drop_path(size_t index);
   void check_failover(Path& p, TimeNs now);
-  TimeNs failover_deadline(const Path& p) const;
+  TimeNs failover_deadline(const Path& p) const { return failover_deadline(p, live_paths()); }
+  TimeNs failover_deadline(const Path& p, size_t live) const;  // live: live_paths()
 
   // Sending.
   size_t build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now);
@@ -478,6 +537,8 @@ class Connection {
   bool space_wants_send(PnSpace space, const Path& path, TimeNs now, bool cwnd_ok) const;
   bool app_data_pending() const;
   bool control_pending() const;  // connection-level control frames (any path may carry them)
+  // control_pending(), remembered until the next packet is built or anything else changes.
+  bool control_pending_cached() const;
   bool app_tx_ready() const;
   bool amplification_blocked(const Path& p) const;  // server: the 3x limit leaves no room
   void on_frame_acked(PnSpace space, const SentFrame& f);
@@ -583,6 +644,14 @@ class Connection {
   std::array<EarlyStatus, 4> early_status_{};
   size_t n_abandons_ = 0;
   size_t urgent_next_ = 0;  // round robin over paths for per-path work
+  // Bumped by every packet built and by touch_all_paths(): the control_pending() memo is valid
+  // while control_gen_ equals it.
+  uint64_t state_gen_ = 0;
+  mutable uint64_t control_gen_ = UINT64_MAX;
+  mutable bool control_memo_ = false;
+  mutable uint64_t cache_checks_ = 0;
+  mutable uint64_t cache_mismatches_ = 0;
+  bool cache_abort_ = false;  // CAMP_CHECK_SEND_CACHE set: a mismatch aborts
   bool app_wakeup_ = false;
 
   DatagramRing tx_datagrams_;

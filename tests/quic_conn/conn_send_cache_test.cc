@@ -1,0 +1,172 @@
+// The connection keeps what its scheduler reads of each path (views, pacer answers, timers, the
+// pending-control flag) between packets and rebuilds it only after events. With
+// ConnectionConfig::check_send_cache every use of a kept value is compared with a fresh
+// computation from the paths' state; these scripted multipath runs go through the events that
+// must refresh it (ACKs, loss, timers, status changes, failover, abandon, a new path, every
+// scheduler) and require that no use ever differed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "tests/quic_conn/conn_harness.h"
+
+namespace camp::quic {
+namespace {
+
+using namespace test_conn;
+
+constexpr uint64_t kPathIdLimit = 3;
+
+LinkConfig link_of(uint64_t delay_ns, uint64_t rate_bps, uint32_t queue_packets, double loss) {
+  LinkConfig l;
+  l.delay_ns = delay_ns;
+  l.rate_bps = rate_bps;
+  l.queue_packets = queue_packets;
+  l.loss = loss;
+  return l;
+}
+
+HarnessOptions checked_server(LinkConfig link, SchedulerKind scheduler) {
+  HarnessOptions o;
+  o.link = link;
+  o.server_cfg = [scheduler](QuicEndpointConfig& c) {
+    c.conn.local_tp.initial_max_path_id = kPathIdLimit;
+    c.conn.scheduler = scheduler;
+    c.conn.check_send_cache = true;
+  };
+  return o;
+}
+
+ConnectionConfig checked_client() {
+  ConnectionConfig cc;
+  cc.local_tp = default_tp();
+  cc.local_tp.initial_max_path_id = kPathIdLimit;
+  cc.local_tp.initial_max_data = 16 << 20;
+  cc.local_tp.initial_max_stream_data_bidi_local = 4 << 20;
+  cc.check_send_cache = true;
+  return cc;
+}
+
+size_t path_count(const Connection& c) {
+  Connection::PathInfo v[kMaxCidPaths];
+  return c.paths(v);
+}
+
+bool validated(const Connection& c, uint32_t id) {
+  Connection::PathInfo v[kMaxCidPaths];
+  const size_t n = std::min(c.paths(v), kMaxCidPaths);
+  for (size_t i = 0; i < n; ++i) {
+    if (v[i].path_id == id) return v[i].validated;
+  }
+  return false;
+}
+
+struct CheckedRun {
+  explicit CheckedRun(uint64_t want, SchedulerKind scheduler, double loss = 0.02)
+      : h(want, checked_server(link_of(10 * kMillisecond, 20'000'000, 100, loss), scheduler)) {
+    second = add_client_address(h, cli2, 15 * kMillisecond, 20'000'000, 100);
+    h.client_proxy.poll_ns = 2 * kMillisecond;
+    h.client_app.hook = [this](Connection& c, TimeNs now) {
+      if (opened || !c.established()) return;
+      opened = true;
+      EXPECT_EQ(c.open_path(tuple_from(cli2, h.srv_addr), now, &path_id),
+                Connection::OpenPathResult::kOk);
+    };
+    c = h.connect(checked_client());
+    EXPECT_NE(c, nullptr);
+  }
+  bool until_bytes(uint64_t n, TimeNs limit) {
+    return h.sim.run_until([&] { return h.client_app.received >= n; }, h.sim.now() + limit);
+  }
+  // Both ends compared cached and fresh inputs many times, and they never differed.
+  void expect_in_step(uint64_t min_checks) {
+    Connection* s = h.server_conn();
+    ASSERT_NE(s, nullptr);
+    for (const Connection* x : {static_cast<const Connection*>(c), static_cast<const Connection*>(s)}) {
+      EXPECT_GE(x->send_cache_checks(), min_checks);
+      EXPECT_EQ(x->send_cache_mismatches(), 0u);
+    }
+  }
+
+  Harness h;
+  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
+  sim::Path second;
+  Connection* c = nullptr;
+  bool opened = false;
+  uint32_t path_id = 0;
+};
+
+// Lossy paths, the server's scheduler changed mid-transfer through all three, a path set to
+// backup and back by each side.
+TEST(QuicConnSendCache, InStepThroughSchedulersStatusAndLoss) {
+  CheckedRun r(8 << 20, SchedulerKind::kMinRtt);
+  ASSERT_NE(r.c, nullptr);
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.opened && validated(*r.c, r.path_id); },
+                                5 * kSecond));
+  ASSERT_TRUE(r.until_bytes(1 << 20, 10 * kSecond));
+  Connection* s = r.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  s->set_scheduler(SchedulerKind::kRoundRobin);
+  ASSERT_TRUE(r.until_bytes(2 << 20, 10 * kSecond));
+  s->set_scheduler(SchedulerKind::kRedundant);
+  ASSERT_TRUE(r.until_bytes(3 << 20, 10 * kSecond));
+  s->set_scheduler(SchedulerKind::kMinRtt);
+  EXPECT_TRUE(r.c->set_path_status(r.path_id, false));  // the client: backup
+  ASSERT_TRUE(r.until_bytes(4 << 20, 10 * kSecond));
+  EXPECT_TRUE(r.c->set_path_status(r.path_id, true));
+  EXPECT_TRUE(s->set_path_status(0, false));  // the server: backup on its side
+  ASSERT_TRUE(r.until_bytes(5 << 20, 10 * kSecond));
+  EXPECT_TRUE(s->set_path_status(0, true));
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.h.client_app.fin; }, r.h.sim.now() + 30 * kSecond));
+  EXPECT_EQ(r.h.client_app.received, uint64_t{8} << 20);
+  EXPECT_EQ(r.h.client_app.corrupt, 0u);
+  EXPECT_GT(s->stats().packets_lost, 0u);
+  EXPECT_GT(s->stats().redundant_packets, 0u);
+  r.expect_in_step(10000);
+}
+
+// The first path dies: failover, PTOs, the path abandoned and dropped; then a third path opens
+// and the client abandons the second.
+TEST(QuicConnSendCache, InStepThroughFailoverAbandonAndNewPath) {
+  CheckedRun r(12 << 20, SchedulerKind::kMinRtt, 0.01);
+  ASSERT_NE(r.c, nullptr);
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.opened && validated(*r.c, r.path_id); },
+                                5 * kSecond));
+  ASSERT_TRUE(r.until_bytes(2 << 20, 10 * kSecond));
+  Connection* s = r.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  r.h.sim.cut_link(r.h.path.ab);
+  r.h.sim.cut_link(r.h.path.ba);
+  ASSERT_TRUE(r.until_bytes(6 << 20, 20 * kSecond));
+  EXPECT_GE(s->stats().failovers, 1u);
+  r.h.sim.run_for(2 * kSecond);  // abandoned after 3 PTO of silence, dropped 3 PTO later
+  EXPECT_EQ(path_count(*s), 1u);
+  const Address cli3 = Address::v4(198, 18, 0, 4, 50002);
+  ASSERT_TRUE(add_client_address(r.h, cli3, 10 * kMillisecond, 20'000'000, 100).valid());
+  uint32_t id = 0;
+  ASSERT_EQ(r.c->open_path(tuple_from(cli3, r.h.srv_addr), r.h.sim.now(), &id),
+            Connection::OpenPathResult::kOk);
+  ASSERT_TRUE(r.h.sim.run_until([&] { return validated(*r.c, id); }, r.h.sim.now() + 5 * kSecond));
+  ASSERT_TRUE(r.until_bytes(9 << 20, 20 * kSecond));
+  EXPECT_TRUE(r.c->abandon_path(r.path_id, path_abandon_error::kApplicationAbandonPath,
+                                r.h.sim.now()));
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.h.client_app.fin; }, r.h.sim.now() + 30 * kSecond));
+  EXPECT_EQ(r.h.client_app.received, uint64_t{12} << 20);
+  EXPECT_EQ(r.h.client_app.corrupt, 0u);
+  EXPECT_GE(s->stats().paths_abandoned, 2u);
+  r.expect_in_step(10000);
+}
+
+// Without the option nothing is checked (the check costs a recomputation per use).
+TEST(QuicConnSendCache, OffByDefault) {
+  if (std::getenv("CAMP_CHECK_SEND_CACHE")) GTEST_SKIP() << "CAMP_CHECK_SEND_CACHE turns it on";
+  Harness h(100000);
+  Connection* c = h.connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 5 * kSecond));
+  EXPECT_EQ(c->send_cache_checks(), 0u);
+}
+
+}  // namespace
+}  // namespace camp::quic
