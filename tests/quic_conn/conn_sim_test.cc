@@ -40,6 +40,14 @@ TEST(QuicConn, TenMegabytesOverLossyReorderingLink) {
                   << h.server_app.closed << " " << h.server_app.last_close.reason;
   EXPECT_EQ(h.client_app.received, uint64_t{10} << 20);
   EXPECT_EQ(h.client_app.corrupt, 0u);
+  // What was lost went again, and is counted as such: more STREAM bytes sent than the file, by
+  // exactly the retransmitted ones.
+  const Connection* s = h.server_conn();
+  ASSERT_NE(s, nullptr);
+  EXPECT_GT(s->stats().packets_lost, 0u);
+  EXPECT_GT(s->stats().stream_bytes_retransmitted, 0u);
+  EXPECT_EQ(s->stats().stream_bytes_sent - s->stats().stream_bytes_retransmitted,
+            uint64_t{10} << 20);
 }
 
 }  // namespace

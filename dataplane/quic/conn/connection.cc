@@ -1033,8 +1033,17 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
     const int64_t largest = path_in ? path_in->app_ack.largest_received() : -1;
     if (!decrypt_short(pkt, pkt_len, h.pn_offset, largest, phase, path_id, op, now)) {
       ++stats_.drop_decrypt;
-      if (check_stateless_reset(data, pkt_len)) on_stateless_reset(now);
+      if (check_stateless_reset(data, pkt_len)) {
+        on_stateless_reset(now);
+        return pkt_len;
+      }
       if (qlog_) qlog_->packet_dropped(now, h, pkt_len, "decryption_failure");
+      // RFC 9001 6.6: forgeries are counted over the connection's life, every key and (multipath
+      // 7) every path; past the suite's integrity limit the keys are no longer trusted.
+      if (++auth_failures_ > integrity_limit()) {
+        close_transport(TransportError::AEAD_LIMIT_REACHED, 0, "AEAD integrity limit", now);
+        return 0;
+      }
       return pkt_len;
     }
     if ((pkt[0] & 0x18) != 0) {  // reserved bits (17.3.1), checked after removing protection
@@ -1244,6 +1253,20 @@ bool Connection::initiate_key_update() {
                                                           : QlogKeyType::kServer1RttSecret,
                                 tx_gen_, QlogKeyTrigger::kLocalUpdate);
   return true;
+}
+
+uint64_t Connection::confidentiality_limit() const {
+  if (cfg_.aead_confidentiality_limit) return cfg_.aead_confidentiality_limit;
+  const std::optional<Suite> suite = tls_ ? tls_->suite() : std::nullopt;
+  if (suite == Suite::chacha20_poly1305_sha256) return uint64_t{1} << 62;
+  return uint64_t{1} << 23;  // AES-GCM
+}
+
+uint64_t Connection::integrity_limit() const {
+  if (cfg_.aead_integrity_limit) return cfg_.aead_integrity_limit;
+  const std::optional<Suite> suite = tls_ ? tls_->suite() : std::nullopt;
+  if (suite == Suite::chacha20_poly1305_sha256) return uint64_t{1} << 36;
+  return uint64_t{1} << 52;  // AES-GCM
 }
 
 bool Connection::check_stateless_reset(const uint8_t* data, size_t len) const {
@@ -1974,6 +1997,11 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
       return n;
     }
   }
+  if (state_ != ConnState::kClosing && app_keys_.phase_packets >= confidentiality_limit()) {
+    // RFC 9001 6.6: no key update came in time (the peer has not answered the last one, or
+    // multipath 2.5 spacing): the key may seal nothing more but the close.
+    close_transport(TransportError::AEAD_LIMIT_REACHED, 0, "AEAD confidentiality limit", now);
+  }
   if (state_ != ConnState::kClosing && replay_ && replay_->len) {
     if (const size_t n = send_replay(buf, limit, tuple, now)) return n;
   }
@@ -2281,7 +2309,11 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
   }
   if (app) {
     ++app_keys_.phase_packets;
-    if (cfg_.key_update_interval && app_keys_.phase_packets >= cfg_.key_update_interval) {
+    // The packets sealed with one key are counted over every path (multipath 7): a fresh key
+    // well before the confidentiality limit, or at the configured interval.
+    const uint64_t conf = confidentiality_limit();
+    if ((cfg_.key_update_interval && app_keys_.phase_packets >= cfg_.key_update_interval) ||
+        app_keys_.phase_packets >= conf - conf / 4) {
       initiate_key_update();
     }
     if (!app_data_pending()) path.recovery.on_app_limited();
@@ -2331,6 +2363,8 @@ class Connection::Filler final : public PacketFiller {
     record({SentFrameKind::kStream, f.fin, false, static_cast<uint32_t>(f.data.size),
               f.stream_id, f.offset, 0});
     c_.stats_.stream_bytes_sent += f.data.size;
+    if (c_.streams_->last_frame_retransmission())
+      c_.stats_.stream_bytes_retransmitted += f.data.size;
     path_.stream_bytes_sent += f.data.size;
     eliciting_ = true;
     return true;

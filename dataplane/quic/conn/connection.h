@@ -78,6 +78,13 @@ struct ConnectionConfig {
   // Key update every this many packets sent in one key phase (0: only on request). Testing aid
   // and a guard far below the AEAD confidentiality limit (RFC 9001 6.6).
   uint64_t key_update_interval = 0;
+  // AEAD usage limits (RFC 9001 6.6, Appendix B), counted over every path of the connection
+  // (draft-ietf-quic-multipath-21 7). 0: the negotiated suite's (AES-GCM: 2^23 packets sealed
+  // with one key, 2^52 forgeries; ChaCha20-Poly1305: no practical sealing limit, 2^36
+  // forgeries). A key update starts at 3/4 of the confidentiality limit; reaching the limit, or
+  // exceeding the integrity limit, closes with AEAD_LIMIT_REACHED. Lower values are for tests.
+  uint64_t aead_confidentiality_limit = 0;
+  uint64_t aead_integrity_limit = 0;
   uint64_t seed = 1;  // BBR probing randomisation
   std::string server_name;  // client: SNI
   std::vector<uint8_t> resumption_data;  // client: a stored session to resume
@@ -199,6 +206,9 @@ class Connection {
                        TimeNs now);
   // Starts a key update (RFC 9001 6): false when one may not start yet.
   bool initiate_key_update();
+  // RFC 9001 6.6 for the negotiated suite, or the configured overrides.
+  uint64_t confidentiality_limit() const;
+  uint64_t integrity_limit() const;
   // A datagram whose DCID routes to no connection: true (and the connection is closed) when it
   // ends with this connection's peer's stateless reset token (RFC 9000 10.3.1).
   bool on_unroutable_datagram(const uint8_t* data, size_t len, TimeNs now);
@@ -580,6 +590,7 @@ class Connection {
   AppKeys app_keys_;
   // Key phase generations of our write and read keys (the Key Phase bit is the low bit).
   uint64_t tx_gen_ = 0;
+  uint64_t auth_failures_ = 0;  // 1-RTT packets that failed authentication, all keys and paths
   uint64_t rx_gen_ = 0;
   std::vector<std::unique_ptr<Path>> paths_;  // by path ID, ascending; never empty once started
   PathRecoveryConfig path_rc_;

@@ -491,6 +491,7 @@ bool StreamManager::next_stream_frame_on(uint64_t id, size_t max_len, StreamFram
   out.has_offset = chunk.offset != 0;
   out.has_length = true;
   out.fin = chunk.fin;
+  last_retransmission_ = chunk.retransmission;
   return true;
 }
 
