@@ -63,6 +63,7 @@ QuicEndpoint::QuicEndpoint(const QuicEndpointConfig& cfg, const TlsContext& tls,
   slots_.resize(cfg.max_connections);
   free_.reserve(cfg.max_connections);
   live_.reserve(cfg.max_connections);
+  touched_.reserve(cfg.max_connections);
   for (size_t i = cfg.max_connections; i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
 }
 
@@ -136,10 +137,24 @@ TxSlot* QuicEndpoint::reply_slot(TxBatch& tx, const RxDatagram& d) {
   return s;
 }
 
+void QuicEndpoint::touch(uint32_t h) {
+  Slot& s = slots_[h];
+  if (s.touched) return;
+  s.touched = true;
+  touched_.push_back(h);
+}
+
 void QuicEndpoint::on_datagrams(const RxDatagram* rx, size_t n, uint64_t now, TxBatch& tx,
                                 WorkerStats& stats) {
   for (size_t i = 0; i < n; ++i) on_datagram(rx[i], now, tx, stats);
-  for (size_t i = 0; i < live_.size(); ++i) service(live_[i], now, tx, stats);
+  // Only the connections this burst reached: with many connections per worker, serving every
+  // one after every burst cost a send attempt each. The others are served at their own
+  // deadlines (on_timer), which next_wake() takes from all of them.
+  for (const uint32_t h : touched_) {
+    slots_[h].touched = false;
+    if (slots_[h].conn) service(h, now, tx, stats);
+  }
+  touched_.clear();
   reap(now);
   tx.request_timer(next_wake(now));
 }
@@ -194,6 +209,7 @@ void QuicEndpoint::on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, Wor
     const uint64_t undecryptable = cs.drop_decrypt + cs.drop_no_keys;
     const uint64_t duplicate = cs.drop_duplicate;
     c.on_datagram(data, d.len, d.tuple, now);
+    touch(*found);
     if (cs.drop_decrypt + cs.drop_no_keys > undecryptable) {
       stats.drop(DropReason::quic_undecryptable, cs.drop_decrypt + cs.drop_no_keys - undecryptable);
     }
@@ -277,6 +293,7 @@ void QuicEndpoint::accept_initial(const PacketHeader& h, const RxDatagram& d, Ti
     return;
   }
   ++counters_.accepted;
+  touch(*slot);
   if (app_) app_->on_new_connection(c);
 }
 
@@ -346,6 +363,7 @@ void QuicEndpoint::send_stateless_reset(ByteView dcid, const RxDatagram& d, TxBa
 
 void QuicEndpoint::service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& stats) {
   Connection& c = *slots_[h].conn;
+  ++counters_.serviced;
   if (app_ && c.take_app_wakeup() && !c.closed()) app_->on_connection_progress(c, now);
   while (!c.closed()) {
     TxSlot* s = tx.acquire();

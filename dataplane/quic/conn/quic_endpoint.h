@@ -105,6 +105,9 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
     uint64_t version_negotiations_sent = 0;
     uint64_t stateless_resets_sent = 0;
     uint64_t key_updates = 0;  // of closed connections
+    // Connections given a chance to send (and their application to act): after a burst only
+    // those the burst reached, on a timer every live one.
+    uint64_t serviced = 0;
   };
   const Counters& counters() const { return counters_; }
 
@@ -116,7 +119,10 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   struct Slot {
     std::unique_ptr<Connection> conn;
     std::vector<ConnectionId> cids;  // registered in table_, removed at close
+    bool touched = false;            // in touched_
   };
+  // A datagram of this burst reached connection h: it is serviced after the burst.
+  void touch(uint32_t h);
 
   void on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, WorkerStats& stats);
   void accept_initial(const PacketHeader& h, const RxDatagram& d, TimeNs now, TxBatch& tx,
@@ -147,6 +153,7 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> live_;
+  std::vector<uint32_t> touched_;  // connections the current burst reached, each once
   uint64_t next_conn_id_ = 1;
   Counters counters_;
 };

@@ -1,0 +1,74 @@
+// QuicEndpoint's servicing after a burst: only the connections the burst reached are given a
+// chance to send, however many others the endpoint holds; the rest keep their own deadlines
+// and are served by on_timer.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "tests/quic_conn/conn_harness.h"
+
+namespace camp::quic {
+namespace {
+
+using namespace test_conn;
+
+// Between the server's proxy and its endpoint: the largest number of connections one
+// on_datagrams call serviced.
+class ServiceMeter final : public Endpoint {
+ public:
+  explicit ServiceMeter(QuicEndpoint* inner) : inner_(inner) {}
+  void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now, TxBatch& tx,
+                    WorkerStats& stats) override {
+    const uint64_t before = inner_->counters().serviced;
+    inner_->on_datagrams(rx, n, now, tx, stats);
+    most_per_burst = std::max(most_per_burst, inner_->counters().serviced - before);
+    ++bursts;
+  }
+  uint64_t on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) override {
+    return inner_->on_timer(now, tx, stats);
+  }
+  uint64_t most_per_burst = 0;
+  uint64_t bursts = 0;
+
+ private:
+  QuicEndpoint* inner_;
+};
+
+TEST(QuicEndpointService, ABurstServicesOnlyTheConnectionsItReached) {
+  Harness h(0);
+  h.client_app.auto_request = false;
+  h.client_proxy.poll_ns = kMillisecond;  // the client endpoint sees send_datagram() in time
+  std::vector<Connection*> conns;
+  for (int i = 0; i < 6; ++i) {
+    Connection* c = h.connect();
+    ASSERT_NE(c, nullptr);
+    conns.push_back(c);
+  }
+  ASSERT_TRUE(h.sim.run_until([&] {
+    return std::all_of(conns.begin(), conns.end(), [](Connection* c) { return c->established(); });
+  }, 5 * kSecond));
+  ASSERT_EQ(h.server->connection_count(), 6u);
+  h.sim.run_for(200 * kMillisecond);  // handshake leftovers (tickets, tokens, CIDs) settle
+
+  ServiceMeter meter(h.server.get());
+  h.server_proxy.inner = &meter;
+  // One DATAGRAM from each client connection in turn, far enough apart that each arrives in a
+  // burst of its own: each burst reaches one connection and services that one alone.
+  const uint8_t payload[32] = {1, 2, 3};
+  for (Connection* c : conns) {
+    ASSERT_TRUE(c->send_datagram(payload, nullptr));
+    h.sim.run_for(30 * kMillisecond);
+  }
+  EXPECT_GE(meter.bursts, conns.size());
+  EXPECT_EQ(meter.most_per_burst, 1u);
+  // Every one of them got its DATAGRAM and answered (the server's ACKs reached each client).
+  for (Connection* c : conns) EXPECT_EQ(c->stats().datagrams_sent, 1u);
+  uint64_t received = 0;
+  h.server->for_each_connection([&](Connection& s) { received += s.stats().datagrams_received; });
+  EXPECT_EQ(received, conns.size());
+  h.server_proxy.inner = h.server.get();
+}
+
+}  // namespace
+}  // namespace camp::quic
