@@ -3,8 +3,11 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_prefetch.h>
 
 #include <cstring>
+
+#include "drivers/net/udp4_fast.h"
 
 namespace camp::dpdk {
 
@@ -45,12 +48,11 @@ void count_reply(WorkerStats& s, net::ReplyKind k) {
   }
 }
 
-void transmit(Worker& w, const WorkerQueue& q, rte_mbuf** out, uint16_t n) {
+// `bytes` is the sum of the frames' pkt_len, added up by the caller as it built them: after the
+// burst the mbufs that went belong to the PMD (and, for ring or memif ports, to whoever is on the
+// other side), so only those not sent may still be read.
+void transmit(Worker& w, const WorkerQueue& q, rte_mbuf** out, uint16_t n, uint64_t bytes) {
   if (n == 0) return;
-  // Lengths are read before the burst: afterwards the mbufs belong to the PMD (and, for ring or
-  // memif ports, to whoever is on the other side).
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < n; ++i) bytes += out[i]->pkt_len;
   const uint16_t sent = rte_eth_tx_burst(q.port, q.queue, out, n);
   for (uint16_t i = sent; i < n; ++i) bytes -= out[i]->pkt_len;  // still ours
   w.stats.tx_packets += sent;
@@ -100,16 +102,31 @@ void reset_slots(TxSlot* slots, uint16_t n) {
   }
 }
 
+// What finish_frame needs from the queue, copied into locals once per burst: the frame stores
+// go through byte pointers, which would otherwise make the compiler reload these per packet.
+struct TxQueueInfo {
+  uint8_t mac[6];
+  bool ip_offload;
+  bool l4_offload;
+  explicit TxQueueInfo(const WorkerQueue& q) : ip_offload(q.ip_offload), l4_offload(q.l4_offload) {
+    std::memcpy(mac, q.local->mac, 6);
+  }
+};
+
 // Turns a committed slot's buffer into a frame ready for tx: headers in front of the payload,
 // offload flags when the port computes checksums. False when the headers do not fit in front
 // (an in-place IPv6 reply to an IPv4 datagram in a buffer with too little headroom).
-bool finish_frame(rte_mbuf* m, const TxSlot& s, const WorkerQueue& q) {
+inline bool finish_frame(rte_mbuf* m, const TxSlot& s, const TxQueueInfo& q) {
   const uint16_t hr = net::udp_headroom(s.tuple.local.family);
-  if (s.data - static_cast<uint8_t*>(m->buf_addr) < hr) return false;
+  uint8_t* const buf = static_cast<uint8_t*>(m->buf_addr);
+  if (s.data - buf < hr) [[unlikely]] return false;
   uint8_t* frame = s.data - hr;
-  m->data_off = static_cast<uint16_t>(frame - static_cast<uint8_t*>(m->buf_addr));
-  const uint16_t len = net::build_udp(frame, s.len, s.tuple, q.local->mac, q.ip_offload,
-                                      q.l4_offload);
+  m->data_off = static_cast<uint16_t>(frame - buf);
+  // IPv4 with software checksums (what build_udp does for it too), inline in the burst loop.
+  const uint16_t len =
+      s.tuple.local.family != 6 && !q.ip_offload && !q.l4_offload
+          ? net::build_udp4(frame, s.len, s.tuple, q.mac, m->buf_len - (s.data - buf))
+          : net::build_udp(frame, s.len, s.tuple, q.mac, q.ip_offload, q.l4_offload);
   m->data_len = m->pkt_len = len;
   m->nb_segs = 1;
   m->next = nullptr;
@@ -166,78 +183,113 @@ void deliver_steered(Worker& w, rte_mbuf** pkts, uint16_t n, uint64_t now) {
 
 }  // namespace
 
-void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, uint64_t now,
-                  bool steered) {
+namespace {
+
+// Where one burst's frames go: replies and built datagrams to `out`, everything to free to
+// `freed`. Sized for a reply per frame plus a datagram per frame.
+struct BurstOut {
   rte_mbuf* out[2 * kMaxBurst];
   uint16_t n_out = 0;
+  uint64_t out_bytes = 0;
+  rte_mbuf* freed[2 * kMaxBurst];  // dropped frames, then unused reply buffers and datagrams
+  uint16_t n_freed = 0;
+};
+
+// Every frame the fast path did not take: multi-segment mbufs, ARP, ICMP, IPv6, IPv4 with
+// options, other addresses, and everything malformed (classify names the drop reason). True when
+// it is a datagram for the endpoint, now in *d.
+[[gnu::noinline]] bool classify_slow(Worker& w, const WorkerQueue& q, rte_mbuf* m,
+                                     net::RxOffload off, RxDatagram* d, BurstOut& b) {
+  if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+    w.stats.drop(DropReason::rx_multiseg);
+    b.freed[b.n_freed++] = m;
+    return false;
+  }
+  uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  // A shared or external data area is answered only within the frame's own bytes.
+  const uint16_t cap = owns_data(m) ? m->buf_len - m->data_off : m->data_len;
+  const net::Verdict r = net::classify(frame, m->data_len, cap, *q.local, off, d);
+  switch (r.action) {
+    case net::Action::udp:
+      return true;
+    case net::Action::reply:
+      count_reply(w.stats, r.reply);
+      m->data_len = m->pkt_len = r.reply_len;
+      m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;  // checksums done in software
+      b.out[b.n_out++] = m;
+      b.out_bytes += r.reply_len;
+      return false;
+    case net::Action::consumed:
+      w.stats.arp_replies_seen++;
+      break;
+    case net::Action::drop:
+      w.stats.drop(r.reason);
+      break;
+  }
+  b.freed[b.n_freed++] = m;
+  return false;
+}
+
+// Frames whose headers are fetched ahead of the one being checked: a NIC writes the frame by
+// DMA, so its first line is not in L1 when the burst arrives.
+constexpr uint16_t kPrefetchAhead = 4;
+
+}  // namespace
+
+void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, uint64_t now,
+                  bool steered) {
+  BurstOut b;
   RxDatagram* dgrams = w.dgrams;
   rte_mbuf* dgram_mbufs[kMaxBurst];
   uint16_t n_dgrams = 0;
-  rte_mbuf* freed[2 * kMaxBurst];  // dropped frames, then unused reply buffers and datagrams
-  uint16_t n_freed = 0;
+  const net::Udp4Fast fast(*q.local);
+  const uint16_t limit = payload_limit(q);
+  const bool rx_cksum = q.rx_cksum;
 
   // Steered frames were counted as received by the worker whose queue they arrived on.
   const bool may_steer = !steered && w.n_workers > 1;
   uint32_t steered_to = 0;  // bit o: something was added to held[o]
+  uint64_t rx_bytes = 0;
+  for (uint16_t i = 0; i < n && i < kPrefetchAhead; ++i)
+    rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    if (!steered) {
-      w.stats.rx_packets++;
-      w.stats.rx_bytes += m->pkt_len;
-    }
-    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
-      w.stats.drop(DropReason::rx_multiseg);
-      freed[n_freed++] = m;
-      continue;
-    }
-    uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-    const bool own = owns_data(m);
-    // A shared or external data area is answered only within the frame's own bytes.
-    const uint16_t cap = own ? m->buf_len - m->data_off : m->data_len;
+    if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+    rx_bytes += m->pkt_len;
     RxDatagram& d = dgrams[n_dgrams];
-    const net::Verdict r = net::classify(frame, m->data_len, cap, *q.local,
-                                         q.rx_cksum ? rx_offload(m) : net::RxOffload{}, &d);
-    switch (r.action) {
-      case net::Action::udp: {
-        if (may_steer) {
-          const int32_t o = w.endpoint->steer(d);
-          // held[o] has room by handle_burst's precondition; were it broken, the datagram is
-          // handled here rather than written past the backlog.
-          if (o >= 0 && static_cast<uint32_t>(o) < w.n_workers &&
-              static_cast<uint32_t>(o) != w.id && w.to[o] != nullptr && w.n_held[o] < kMaxBurst) {
-            m->port = q.port;  // ring PMDs leave it unset; the owner answers on this port
-            w.held[o][w.n_held[o]++] = m;
-            ++w.held_total;
-            steered_to |= uint32_t{1} << o;
-            break;
-          }
-        }
-        const auto to_end = m->buf_len - (d.data - static_cast<uint8_t*>(m->buf_addr));
-        d.room = static_cast<uint16_t>(RTE_MIN(to_end, payload_limit(q)));
-        d.buf_id = own ? static_cast<uint8_t>(n_dgrams) : kNoRxBuf;
-        dgram_mbufs[n_dgrams++] = m;
-        break;
-      }
-      case net::Action::reply:
-        count_reply(w.stats, r.reply);
-        m->data_len = m->pkt_len = r.reply_len;
-        m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;  // checksums done in software
-        out[n_out++] = m;
-        break;
-      case net::Action::consumed:
-        w.stats.arp_replies_seen++;
-        freed[n_freed++] = m;
-        break;
-      case net::Action::drop:
-        w.stats.drop(r.reason);
-        freed[n_freed++] = m;
-        break;
+    const net::RxOffload off = rx_cksum ? rx_offload(m) : net::RxOffload{};
+    // The common datagram is fully verified inline; the rest (and anything it doubts) by classify.
+    if (!(m->nb_segs == 1 &&
+          net::classify_udp4_fast(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len,
+                                  m->buf_len - m->data_off, fast, off, &d))) [[unlikely]] {
+      if (!classify_slow(w, q, m, off, &d, b)) continue;
     }
+    if (may_steer) {
+      const int32_t o = w.endpoint->steer(d);
+      // held[o] has room by handle_burst's precondition; were it broken, the datagram is
+      // handled here rather than written past the backlog.
+      if (o >= 0 && static_cast<uint32_t>(o) < w.n_workers && static_cast<uint32_t>(o) != w.id &&
+          w.to[o] != nullptr && w.n_held[o] < kMaxBurst) {
+        m->port = q.port;  // ring PMDs leave it unset; the owner answers on this port
+        w.held[o][w.n_held[o]++] = m;
+        ++w.held_total;
+        steered_to |= uint32_t{1} << o;
+        continue;
+      }
+    }
+    const auto to_end = m->buf_len - (d.data - static_cast<uint8_t*>(m->buf_addr));
+    d.room = static_cast<uint16_t>(RTE_MIN(to_end, limit));
+    d.buf_id = owns_data(m) ? static_cast<uint8_t>(n_dgrams) : kNoRxBuf;
+    dgram_mbufs[n_dgrams++] = m;
+  }
+  if (!steered) {
+    w.stats.rx_packets += n;
+    w.stats.rx_bytes += rx_bytes;
   }
 
   // Steered datagrams go before the endpoint runs, so their owner may see them this turn.
-  for (uint32_t b = steered_to; b != 0; b &= b - 1) {
-    const unsigned o = static_cast<unsigned>(__builtin_ctz(b));
+  for (uint32_t s = steered_to; s != 0; s &= s - 1) {
+    const unsigned o = static_cast<unsigned>(__builtin_ctz(s));
     w.stats.steer_held += flush_held(w, o);  // held was empty on entry: all that wait are new
   }
 
@@ -248,39 +300,40 @@ void handle_burst(Worker& w, const WorkerQueue& q, rte_mbuf** pkts, uint16_t n, 
     TxSlot* slots = w.slots;
     reset_slots(slots, n_dgrams);
     rte_mbuf* fresh[kMaxBurst];
-    FreshBuffers fb{w.tx_pool, fresh, payload_limit(q)};
+    FreshBuffers fb{w.tx_pool, fresh, limit};
     TxBatch batch(slots, n_dgrams, provide_fresh, &fb);
     w.endpoint->on_datagrams(dgrams, n_dgrams, now, batch, w.stats);
     w.next_timer = RTE_MIN(w.next_timer, batch.requested_timer());
 
     uint64_t lent = 0;
     const uint16_t used = batch.used();
+    const TxQueueInfo tq(q);
+    uint16_t built = 0;
     for (uint16_t i = 0; i < used; ++i) {
       const TxSlot& s = slots[i];
-      rte_mbuf* m;
-      if (s.rx_buf != kNoRxBuf) {
-        m = dgram_mbufs[s.rx_buf];
-        lent |= uint64_t{1} << s.rx_buf;
-      } else {
-        m = fresh[i];
-      }
-      if (finish_frame(m, s, q)) {
-        out[n_out++] = m;
-        w.stats.udp_tx++;
+      const bool in_place = s.rx_buf != kNoRxBuf;
+      rte_mbuf* m = in_place ? dgram_mbufs[s.rx_buf] : fresh[i];
+      const uint64_t bit = in_place ? uint64_t{1} << s.rx_buf : 0;
+      if (finish_frame(m, s, tq)) [[likely]] {
+        lent |= bit;
+        b.out[b.n_out++] = m;
+        b.out_bytes += m->pkt_len;
+        ++built;
       } else {
         w.stats.drop(DropReason::endpoint_no_tx_room);
-        if (s.rx_buf == kNoRxBuf) freed[n_freed++] = m;
-        else lent &= ~(uint64_t{1} << s.rx_buf);  // freed with the other datagrams below
+        if (!in_place) b.freed[b.n_freed++] = m;  // an in-place one is freed with the datagrams
       }
     }
+    w.stats.udp_tx += built;
     // Fresh buffers the endpoint took but did not commit, and datagrams not sent back in place.
     for (uint16_t i = used; i < n_dgrams; ++i)
-      if (slots[i].data != nullptr && slots[i].rx_buf == kNoRxBuf) freed[n_freed++] = fresh[i];
-    for (uint16_t i = 0; i < n_dgrams; ++i)
-      if (!(lent & (uint64_t{1} << i))) freed[n_freed++] = dgram_mbufs[i];
+      if (slots[i].data != nullptr && slots[i].rx_buf == kNoRxBuf) b.freed[b.n_freed++] = fresh[i];
+    const uint64_t all = n_dgrams == 64 ? ~uint64_t{0} : (uint64_t{1} << n_dgrams) - 1;
+    for (uint64_t left = all & ~lent; left != 0; left &= left - 1)
+      b.freed[b.n_freed++] = dgram_mbufs[__builtin_ctzll(left)];
   }
-  if (n_freed) rte_pktmbuf_free_bulk(freed, n_freed);
-  transmit(w, q, out, n_out);
+  if (b.n_freed) rte_pktmbuf_free_bulk(b.freed, b.n_freed);
+  transmit(w, q, b.out, b.n_out, b.out_bytes);
 }
 
 void run_timer(Worker& w, uint64_t now) {
@@ -295,12 +348,15 @@ void run_timer(Worker& w, uint64_t now) {
   const uint16_t used = batch.used();
   for (unsigned qi = 0; qi < w.n_queues; ++qi) {
     const WorkerQueue& q = w.queues[qi];
+    const TxQueueInfo tq(q);
     rte_mbuf* out[kMaxBurst];
     uint16_t n_out = 0;
+    uint64_t bytes = 0;
     for (uint16_t i = 0; i < used; ++i) {
       if (fresh[i] == nullptr || slots[i].tuple.iface != q.port) continue;
-      if (finish_frame(fresh[i], slots[i], q)) {
+      if (finish_frame(fresh[i], slots[i], tq)) {
         out[n_out++] = fresh[i];
+        bytes += fresh[i]->pkt_len;
         w.stats.udp_tx++;
       } else {
         w.stats.drop(DropReason::endpoint_no_tx_room);
@@ -308,7 +364,7 @@ void run_timer(Worker& w, uint64_t now) {
       }
       fresh[i] = nullptr;
     }
-    transmit(w, q, out, n_out);
+    transmit(w, q, out, n_out, bytes);
   }
   for (uint16_t i = 0; i < used; ++i)  // addressed to a port this worker has no queue on
     if (fresh[i] != nullptr) {

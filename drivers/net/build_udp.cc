@@ -5,6 +5,7 @@
 // rte_ipv4_cksum, rte_ipv4/ipv6_phdr_cksum and rte_ipv4/ipv6_udptcp_cksum compute (tested).
 #include <rte_udp.h>
 
+#include "drivers/net/udp4_fast.h"
 #include "drivers/net/wire.h"
 
 namespace camp::net {
@@ -21,6 +22,10 @@ inline uint64_t be(uint16_t v) { return rte_cpu_to_be_16(v); }
 
 uint16_t build_udp(uint8_t* frame, uint16_t payload_len, const Tuple& t, const uint8_t src_mac[6],
                    bool ip_offload, bool l4_offload) {
+  // The common case has its own straight-line version, shared with the DPDK worker's fast path.
+  if (t.local.family != 6 && !ip_offload && !l4_offload) {
+    return build_udp4(frame, payload_len, t, src_mac, payload_len);  // nothing past the payload
+  }
   const bool v6 = t.local.family == 6;
   const uint16_t hr = udp_headroom(t.local.family);
   const uint16_t udp_len = static_cast<uint16_t>(sizeof(rte_udp_hdr) + payload_len);
