@@ -21,12 +21,12 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+from tap_env import enter_private_netns, sh, stop, verdict, wait_for
 
 IFACE = "campm0"
 SERVER = "198.18.0.1"
@@ -45,19 +45,6 @@ KERNEL_NOISE = {"eth_not_for_us", "eth_unknown_type", "ipv6_not_for_us",
 MAX_LATE_HANDSHAKE = 8
 PATH_LINE = re.compile(r"^path (\d+): local port (\d+), (validated|not validated)(, abandoned)?, "
                        r"sent (\d+) packets, received (\d+) packets \((\d+) bytes\), lost (\d+)$")
-
-
-def sh(cmd):
-    return subprocess.run(cmd, shell=True, capture_output=True, text=True)
-
-
-def wait_for(path, text, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if os.path.exists(path) and text in open(path, errors="replace").read():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def final_counters(log):
@@ -194,15 +181,10 @@ def check_campd(stats):
 
 
 def main():
-    if os.geteuid() != 0 or not os.access("/dev/net/tun", os.R_OK | os.W_OK):
-        print("needs root and /dev/net/tun: skipping")
-        return 77
-    if os.environ.get("CAMP_QUIC_TAP_NETNS") != "1":
-        # Everything happens in a private network namespace.
-        env = dict(os.environ, CAMP_QUIC_TAP_NETNS="1")
-        return subprocess.run(["unshare", "--net", sys.executable] + sys.argv, env=env).returncode
+    status = enter_private_netns()  # everything happens in a namespace of the test's own
+    if status is not None:
+        return status
     campd, client, certgen, campctl = sys.argv[1:5]
-    sh("ip link set lo up")
     tmp = tempfile.mkdtemp(prefix="camp-quic-tap-mp-")
     subprocess.run([certgen, tmp], check=True)
     www, out = os.path.join(tmp, "www"), os.path.join(tmp, "out")
@@ -257,12 +239,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - report any failure with campd's log
         failure = str(e)
     finally:
-        campd_proc.send_signal(signal.SIGINT)
-        try:
-            campd_proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            campd_proc.kill()
-            campd_proc.wait()
+        stop(campd_proc)
     campd_log = open(log, errors="replace").read()
     print("\n".join(l for l in campd_log.splitlines() if not l.startswith("{")))
     if failure is None:
@@ -270,16 +247,7 @@ def main():
             check_campd(final_counters(log))
         except Exception as e:  # noqa: BLE001
             failure = str(e)
-    if failure:
-        print(campd_log)
-        print("FAIL:", failure)
-        return 1
-    if campd_proc.returncode != 0:
-        print("FAIL: campd exited", campd_proc.returncode)
-        return 1
-    shutil.rmtree(tmp, ignore_errors=True)
-    print("PASS")
-    return 0
+    return verdict(failure, campd_proc, tmp, campd_log)
 
 
 if __name__ == "__main__":

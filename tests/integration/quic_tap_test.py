@@ -15,32 +15,16 @@ import sys
 import tempfile
 import time
 
+from tap_env import enter_private_netns, sh, stop, verdict, wait_for
+
 IFACE = "campq0"
 
 
-def sh(cmd):
-    return subprocess.run(cmd, shell=True, capture_output=True, text=True)
-
-
-def wait_for(path, text, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if os.path.exists(path) and text in open(path, errors="replace").read():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def main():
-    if os.geteuid() != 0 or not os.access("/dev/net/tun", os.R_OK | os.W_OK):
-        print("needs root and /dev/net/tun: skipping")
-        return 77
-    if os.environ.get("CAMP_QUIC_TAP_NETNS") != "1":
-        # Everything happens in a private network namespace.
-        env = dict(os.environ, CAMP_QUIC_TAP_NETNS="1")
-        return subprocess.run(["unshare", "--net", sys.executable] + sys.argv, env=env).returncode
+    status = enter_private_netns()  # everything happens in a namespace of the test's own
+    if status is not None:
+        return status
     campd, client, certgen = sys.argv[1:4]
-    sh("ip link set lo up")
     tmp = tempfile.mkdtemp(prefix="camp-quic-tap-")
     subprocess.run([certgen, tmp], check=True)
     www, out = os.path.join(tmp, "www"), os.path.join(tmp, "out")
@@ -110,21 +94,11 @@ def main():
     finally:
         if cap_proc:
             cap_proc.kill()
-        campd_proc.send_signal(signal.SIGINT)
-        try:
-            campd_proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            campd_proc.kill()
-    print(open(log, errors="replace").read())
-    if failure:
-        print("FAIL:", failure)
-        return 1
-    if campd_proc.returncode != 0:
-        print("FAIL: campd exited", campd_proc.returncode)
-        return 1
-    shutil.rmtree(tmp, ignore_errors=True)
-    print("PASS")
-    return 0
+        stop(campd_proc)
+    campd_log = open(log, errors="replace").read()
+    if not failure:
+        print(campd_log)
+    return verdict(failure, campd_proc, tmp, campd_log)
 
 
 if __name__ == "__main__":
