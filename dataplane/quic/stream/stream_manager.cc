@@ -20,6 +20,7 @@ struct StreamManager::Stream {
   bool need_stop_sending = false;
   uint64_t stop_code = 0;
   uint64_t blocked_at = ~uint64_t{0};  // limit a STREAM_DATA_BLOCKED was queued for
+  SendMeta meta;
 };
 
 StreamManager::StreamManager(Perspective self, const TransportParameters& local,
@@ -125,8 +126,85 @@ TransportError StreamManager::find_for_peer(uint64_t id, bool about_our_receivin
 void StreamManager::queue_send(Stream& s) {
   if (!s.in_send_queue && s.send && s.send->has_pending()) {
     s.in_send_queue = true;
-    send_queue_.push_back(s.id);
+    send_queue_.push_back({s.id, s.meta.path_id});
+    count_queued(s.meta.path_id, +1);
   }
+}
+
+void StreamManager::count_queued(uint32_t path_id, int delta) {
+  // delta is +1 or -1; a pin missing from pins_ cannot happen (set_send_meta refuses it).
+  if (path_id == kAnyPath) {
+    unpinned_queued_ = delta > 0 ? unpinned_queued_ + 1 : unpinned_queued_ - 1;
+    return;
+  }
+  for (PinCount& p : pins_) {
+    if (p.path_id == path_id) {
+      p.queued = delta > 0 ? p.queued + 1 : p.queued - 1;
+      return;
+    }
+  }
+}
+
+void StreamManager::pop_send_front() {
+  count_queued(send_queue_.front().path_id, -1);
+  send_queue_.pop_front();
+}
+
+bool StreamManager::set_send_meta(uint64_t id, const SendMeta& meta) {
+  Stream* s = find(id);
+  if (!s || !s->send) return false;
+  const uint32_t old_path = s->meta.path_id;
+  if (meta.path_id != old_path) {
+    PinCount* to = nullptr;
+    for (PinCount& p : pins_) {
+      if (p.path_id == meta.path_id) to = &p;
+    }
+    for (PinCount& p : pins_) {
+      if (!to && meta.path_id != kAnyPath && p.streams == 0 && p.queued == 0) {
+        p = PinCount{meta.path_id, 0, 0};
+        to = &p;
+      }
+    }
+    if (meta.path_id != kAnyPath && !to) return false;  // kMaxPinnedPaths in use
+    for (PinCount& p : pins_) {
+      if (p.path_id == old_path && p.streams) --p.streams;
+    }
+    if (to) ++to->streams;
+    if (s->in_send_queue) {
+      for (SendEntry& e : send_queue_) {
+        if (e.id != id) continue;
+        count_queued(e.path_id, -1);
+        e.path_id = meta.path_id;
+        count_queued(e.path_id, +1);
+      }
+    }
+  }
+  s->meta = meta;
+  return true;
+}
+
+SendMeta StreamManager::send_meta(uint64_t id) const {
+  const auto it = streams_.find(id);
+  return it == streams_.end() ? SendMeta{} : it->second->meta;
+}
+
+bool StreamManager::has_pending_stream_data_for(uint32_t path_id) const {
+  if (unpinned_queued_) return true;
+  for (const PinCount& p : pins_) {
+    if (p.path_id == path_id) return p.queued != 0;
+  }
+  return false;
+}
+
+size_t StreamManager::queued_streams(std::span<QueuedStream> out) const {
+  size_t n = 0;
+  for (const SendEntry& e : send_queue_) {
+    if (n == out.size()) break;
+    const auto it = streams_.find(e.id);
+    if (it == streams_.end()) continue;
+    out[n++] = QueuedStream{e.id, it->second->meta};
+  }
+  return n;
 }
 
 void StreamManager::queue_control(Stream& s) {
@@ -165,6 +243,11 @@ void StreamManager::maybe_close(Stream& s) {
     }
   }
   if (last_found_ && last_found_->id == id) last_found_ = nullptr;
+  if (s.meta.path_id != kAnyPath) {
+    for (PinCount& p : pins_) {
+      if (p.path_id == s.meta.path_id && p.streams) --p.streams;
+    }
+  }
   streams_.erase(id);
 }
 
@@ -496,18 +579,28 @@ bool StreamManager::next_stream_frame_on(uint64_t id, size_t max_len, StreamFram
 }
 
 bool StreamManager::next_stream_frame(size_t max_len, StreamFrame& out) {
+  return next_stream_frame(max_len, out, kAnyPath);
+}
+
+bool StreamManager::next_stream_frame(size_t max_len, StreamFrame& out, uint32_t path_id) {
   for (size_t tries = send_queue_.size(); tries > 0 && !send_queue_.empty(); --tries) {
-    uint64_t id = send_queue_.front();
-    Stream* s = find(id);
+    const SendEntry front = send_queue_.front();
+    Stream* s = find(front.id);
     if (!s) {
-      send_queue_.pop_front();
+      pop_send_front();
       continue;
     }
-    bool got = next_stream_frame_on(id, max_len, out);
+    if (path_id != kAnyPath && front.path_id != kAnyPath && front.path_id != path_id) {
+      // Pinned to another path: it keeps its turn for a packet on that path.
+      send_queue_.pop_front();
+      send_queue_.push_back(front);
+      continue;
+    }
+    bool got = next_stream_frame_on(front.id, max_len, out);
     if (got && send_queue_.size() == 1 && s->send->has_pending()) {
       return true;  // the only sender stays at the front: no queue churn (and no deque blocks)
     }
-    send_queue_.pop_front();
+    pop_send_front();
     s->in_send_queue = false;
     // Round robin: a stream with more to send goes to the back. A blocked one waits for the
     // MAX_STREAM_DATA / MAX_DATA (or a loss) that puts it back.

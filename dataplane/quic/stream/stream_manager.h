@@ -38,6 +38,24 @@ struct StreamIo {
   uint64_t error_code = 0;  // application error code with kReset
 };
 
+// Any path may carry the data (no pin).
+inline constexpr uint32_t kAnyPath = UINT32_MAX;
+
+// What the application says about the data it sends on one stream (CAMP: one Object per
+// stream), for the scheduler: when it is due, the synchronisation index it belongs to, and the
+// path it must go on (multipath; the application pins data to a path).
+struct SendMeta {
+  uint64_t deadline = UINT64_MAX;    // the connection's clock (ns); UINT64_MAX: none
+  uint64_t sync_index = UINT64_MAX;  // UINT64_MAX: none
+  uint32_t path_id = kAnyPath;       // kAnyPath: whichever path the scheduler picks
+};
+
+// A stream with data queued to send, as the scheduler sees it.
+struct QueuedStream {
+  uint64_t id = 0;
+  SendMeta meta;
+};
+
 struct StreamManagerConfig {
   size_t send_buffer_size = 1 << 20;  // per stream, bytes written but not yet acknowledged
 };
@@ -59,6 +77,11 @@ class StreamManager {
   std::optional<uint64_t> accept_stream();
   StreamIo write(uint64_t id, std::span<const uint8_t> data, bool fin);
   StreamIo read(uint64_t id, std::span<uint8_t> out);
+  // The SendMeta of a stream this side sends on. False for an unknown or receive-only stream,
+  // or a pin that would make more than kMaxPinnedPaths paths pinned at once.
+  static constexpr size_t kMaxPinnedPaths = 8;
+  bool set_send_meta(uint64_t id, const SendMeta& meta);
+  SendMeta send_meta(uint64_t id) const;  // the default for an unknown stream
   // RESET_STREAM (3.3) / STOP_SENDING (3.5) on request. False when not applicable.
   bool reset_stream(uint64_t id, uint64_t error_code);
   bool stop_sending(uint64_t id, uint64_t error_code);
@@ -82,6 +105,9 @@ class StreamManager {
   // Next STREAM frame with at most max_len data bytes, streams served round robin. out.data
   // points into the send buffer and stays valid until the next call into this manager.
   bool next_stream_frame(size_t max_len, StreamFrame& out);
+  // Same, for a packet on path `path_id`: streams pinned to another path are passed over (they
+  // keep their place in the round robin).
+  bool next_stream_frame(size_t max_len, StreamFrame& out, uint32_t path_id);
   // Same, from one stream only.
   bool next_stream_frame_on(uint64_t id, size_t max_len, StreamFrame& out);
   // Whether the frame the last call gave carries data sent before and declared lost.
@@ -101,6 +127,13 @@ class StreamManager {
   const SendStream* send_stream(uint64_t id) const;
   const RecvStream* recv_stream(uint64_t id) const;
   bool has_pending_stream_data() const { return !send_queue_.empty(); }
+  // Whether a queued stream may go on `path_id` (unpinned, or pinned to it); O(pinned paths).
+  bool has_pending_stream_data_for(uint32_t path_id) const;
+  // Whether some queued stream is free to go on any path.
+  bool has_unpinned_stream_data() const { return unpinned_queued_ != 0; }
+  // The queued streams in round-robin order with their SendMeta, up to out.size(); returns how
+  // many were written. For schedulers that weigh deadlines and synchronisation indices.
+  size_t queued_streams(std::span<QueuedStream> out) const;
   // Whether next_control_frame() may have a frame (a queued stream may turn out to have none).
   bool has_pending_control() const {
     return need_max_data_ || need_data_blocked_ || need_max_streams_[0] || need_max_streams_[1] ||
@@ -121,6 +154,9 @@ class StreamManager {
   Stream* find(uint64_t id);
   Stream& create(uint64_t id);
   void queue_send(Stream& s);
+  // Bookkeeping of the send queue's pins (queued streams per pinned path, and unpinned ones).
+  void count_queued(uint32_t path_id, int delta);
+  void pop_send_front();
   void queue_control(Stream& s);
   void release_credit(uint64_t bytes);
   void maybe_close(Stream& s);
@@ -155,7 +191,18 @@ class StreamManager {
   bool need_max_data_ = false;
 
   std::deque<uint64_t> accept_queue_;
-  std::deque<uint64_t> send_queue_;
+  struct SendEntry {
+    uint64_t id;
+    uint32_t path_id;  // the stream's pin when queued (kept in step by set_send_meta)
+  };
+  std::deque<SendEntry> send_queue_;
+  size_t unpinned_queued_ = 0;
+  struct PinCount {
+    uint32_t path_id = kAnyPath;
+    uint32_t queued = 0;  // streams in send_queue_ pinned to path_id
+    uint32_t streams = 0;  // live streams pinned to path_id (bounds the table)
+  };
+  PinCount pins_[kMaxPinnedPaths];
   std::deque<uint64_t> control_queue_;
 };
 
