@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "dataplane/quic/stream/recv_stream.h"
+#include "dataplane/quic/stream/send_meta.h"
 #include "dataplane/quic/stream/send_stream.h"
 #include "dataplane/quic/stream/stream_id.h"
 #include "dataplane/quic/wire/frames.h"
@@ -36,18 +37,6 @@ struct StreamIo {
   bool fin = false;  // read: the last byte has been delivered
   StreamAppError error = StreamAppError::kNone;
   uint64_t error_code = 0;  // application error code with kReset
-};
-
-// Any path may carry the data (no pin).
-inline constexpr uint32_t kAnyPath = UINT32_MAX;
-
-// What the application says about the data it sends on one stream (CAMP: one Object per
-// stream), for the scheduler: when it is due, the synchronisation index it belongs to, and the
-// path it must go on (multipath; the application pins data to a path).
-struct SendMeta {
-  uint64_t deadline = UINT64_MAX;    // the connection's clock (ns); UINT64_MAX: none
-  uint64_t sync_index = UINT64_MAX;  // UINT64_MAX: none
-  uint32_t path_id = kAnyPath;       // kAnyPath: whichever path the scheduler picks
 };
 
 // A stream with data queued to send, as the scheduler sees it.
