@@ -305,6 +305,7 @@ struct Outcome {
   uint64_t rx_calls = 0, timer_calls = 0, outliers = 0, outlier_ticks = 0;
   uint64_t rx_datagrams = 0, tx_datagrams = 0, tx_from_rx = 0;
   ConnStats server_stats;
+  uint64_t picks_reused = 0, timeouts_reused = 0;  // the server's, over the whole run
   std::vector<Connection::PathInfo> server_paths;
   double wall_s = 0;
 };
@@ -429,6 +430,8 @@ Outcome run_scenario(const Tls& tls, const Scenario& s) {
   out.tx_datagrams = server_node.tx_from_rx + server_node.tx_from_timer;
   if (Connection* sc = server_conn()) {
     out.server_stats = sc->stats();
+    out.picks_reused = sc->send_picks_reused();
+    out.timeouts_reused = sc->timeouts_reused();
     out.server_paths = paths_of(*sc);
   }
   out.ok = out.received == s.bytes && out.corrupt == 0;
@@ -498,6 +501,9 @@ double cost_run(const Tls& tls, const char* label, const Scenario& s, double hz)
                static_cast<double>(o.received - o.bytes_at_timing) * 8 / vsecs / 1e9,
                static_cast<unsigned long long>(o.server_stats.packets_lost), o.wall_s);
   if (o.server_paths.size() > 1) {
+    std::fprintf(stderr, "%17s scheduler picks reused %llu, next_timeout answers reused %llu\n", "",
+                 static_cast<unsigned long long>(o.picks_reused),
+                 static_cast<unsigned long long>(o.timeouts_reused));
     std::fprintf(stderr, "%17s", "");
     for (const auto& p : o.server_paths) {
       std::fprintf(stderr, " [path %u: %llu packets, %.1f MB stream]", p.path_id,

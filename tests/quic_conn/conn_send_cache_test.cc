@@ -62,10 +62,17 @@ bool validated(const Connection& c, uint32_t id) {
   return false;
 }
 
+// Two paths: the first (the handshake's) and a second from another client address.
+struct Links {
+  uint64_t delay1 = 10 * kMillisecond, delay2 = 15 * kMillisecond;
+  uint64_t rate_bps = 20'000'000;
+  uint32_t queue = 100;
+};
+
 struct CheckedRun {
-  explicit CheckedRun(uint64_t want, SchedulerKind scheduler, double loss = 0.02)
-      : h(want, checked_server(link_of(10 * kMillisecond, 20'000'000, 100, loss), scheduler)) {
-    second = add_client_address(h, cli2, 15 * kMillisecond, 20'000'000, 100);
+  explicit CheckedRun(uint64_t want, SchedulerKind scheduler, double loss = 0.02, Links l = {})
+      : h(want, checked_server(link_of(l.delay1, l.rate_bps, l.queue, loss), scheduler)) {
+    second = add_client_address(h, cli2, l.delay2, l.rate_bps, l.queue);
     h.client_proxy.poll_ns = 2 * kMillisecond;
     h.client_app.hook = [this](Connection& c, TimeNs now) {
       if (opened || !c.established()) return;
@@ -155,6 +162,52 @@ TEST(QuicConnSendCache, InStepThroughFailoverAbandonAndNewPath) {
   EXPECT_EQ(r.h.client_app.received, uint64_t{12} << 20);
   EXPECT_EQ(r.h.client_app.corrupt, 0u);
   EXPECT_GE(s->stats().paths_abandoned, 2u);
+  r.expect_in_step(10000);
+}
+
+// Fast paths, so the server sends bursts of packets at one time: minRTT's pick is reused for the
+// packets after the first of a burst (each reuse compared with a fresh pick), and so are
+// next_timeout() answers; one path faster than the other, so the pick moves between them.
+TEST(QuicConnSendCache, BurstsReuseTheMinRttPickInStep) {
+  CheckedRun r(16 << 20, SchedulerKind::kMinRtt, 0.001,
+               {.delay1 = 2 * kMillisecond, .delay2 = 3 * kMillisecond, .rate_bps = 1'000'000'000,
+                .queue = 1000});
+  ASSERT_NE(r.c, nullptr);
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.opened && validated(*r.c, r.path_id); },
+                                5 * kSecond));
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.h.client_app.fin; }, r.h.sim.now() + 30 * kSecond));
+  EXPECT_EQ(r.h.client_app.received, uint64_t{16} << 20);
+  EXPECT_EQ(r.h.client_app.corrupt, 0u);
+  Connection* s = r.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  EXPECT_GE(s->send_picks_reused(), 1000u);
+  EXPECT_GE(s->timeouts_reused(), 1000u);
+  Connection::PathInfo v[kMaxCidPaths];
+  ASSERT_EQ(s->paths(v), 2u);
+  EXPECT_GT(v[0].stream_bytes_sent, 1u << 20);  // both paths carried data
+  EXPECT_GT(v[1].stream_bytes_sent, 1u << 20);
+  r.expect_in_step(10000);
+}
+
+// Round robin moves on with every packet: no pick is reused, the paths take turns.
+TEST(QuicConnSendCache, RoundRobinNeverReusesAPick) {
+  CheckedRun r(8 << 20, SchedulerKind::kRoundRobin, 0,
+               {.delay1 = 2 * kMillisecond, .delay2 = 2 * kMillisecond,
+                .rate_bps = 1'000'000'000, .queue = 1000});
+  ASSERT_NE(r.c, nullptr);
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.opened && validated(*r.c, r.path_id); },
+                                5 * kSecond));
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.h.client_app.fin; }, r.h.sim.now() + 30 * kSecond));
+  EXPECT_EQ(r.h.client_app.received, uint64_t{8} << 20);
+  Connection* s = r.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->send_picks_reused(), 0u);
+  Connection::PathInfo v[kMaxCidPaths];
+  ASSERT_EQ(s->paths(v), 2u);
+  const double share = static_cast<double>(v[1].stream_bytes_sent) /
+                       static_cast<double>(v[0].stream_bytes_sent + v[1].stream_bytes_sent);
+  EXPECT_GT(share, 0.35);
+  EXPECT_LT(share, 0.65);
   r.expect_in_step(10000);
 }
 

@@ -259,6 +259,9 @@ Connection::Path& Connection::make_path(uint32_t path_id, const Tuple& tuple, Ti
   }
   auto at = std::find_if(paths_.begin(), paths_.end(),
                          [&](const auto& p) { return p->path_id > path_id; });
+  // One more path for the scheduler and the timers.
+  pick_memo_.path = nullptr;
+  ++sched_gen_;
   return **paths_.insert(at, std::move(path));
 }
 
@@ -384,6 +387,8 @@ void Connection::drop_path(size_t index) {
   Path& p = *paths_[index];
   // 3.4.3: what it had in flight was counted lost at abandon; its CIDs (both ways) go now.
   cids_->abandon_path(p.path_id, [&](const LocalCid& c) { registry_.remove_cid(*this, c.cid.view()); });
+  pick_memo_.path = nullptr;  // it may point at this path
+  ++sched_gen_;
   paths_.erase(paths_.begin() + static_cast<std::ptrdiff_t>(index));
   // The ID is gone for good (3.4): let the peer open another in its place.
   if (multipath_) {
@@ -477,6 +482,8 @@ DurationNs ack_age(TimeNs last_ack_time, TimeNs now) {
 
 void Connection::touch_all_paths() {
   for (const auto& p : paths_) touch_path(*p);
+  pick_memo_.path = nullptr;
+  ++sched_gen_;
   ++state_gen_;
 }
 
@@ -611,6 +618,45 @@ TimeNs Connection::pace(Path& p, TimeNs now) {
 Connection::Path* Connection::pick_send_path(TimeNs now) {
   build_data_ok_ = true;
   if (paths_.size() == 1) return path_sendable(*paths_[0]) ? paths_[0].get() : nullptr;
+  Path* p = nullptr;
+  if (!reuse_pick(now, p)) return full_pick(now);
+  ++picks_reused_;
+  if (cfg_.check_send_cache) {
+    // The full decision must agree (it changes nothing here that the reuse did not: the pacer
+    // answers are kept for this `now`, and minRTT keeps no state).
+    const PickMemo kept = pick_memo_;
+    const Path* fresh = full_pick(now);
+    check_cache(fresh == p && build_data_ok_);
+    build_data_ok_ = true;
+    pick_memo_ = kept;
+  }
+  return p;
+}
+
+bool Connection::reuse_pick(TimeNs now, Path*& out) {
+  const PickMemo& m = pick_memo_;
+  if (!m.path || m.now != now) return false;
+  Path& p = *const_cast<Path*>(m.path);
+  if (p.sched.stale) refresh_sched(p);  // it was touched by its own send
+  const SchedCache& c = p.sched;
+  // Its flags decide the carrier and the ACKs it owes others; its view what minRTT compares.
+  if (!c.candidate || !c.window_ok || c.urgent_at <= now || c.sendable != m.sendable ||
+      c.unblocked != m.unblocked || c.carrier_ok != m.carrier_ok || c.acks_owed != m.acks_owed ||
+      c.view.available != m.available || c.view.backup != m.backup ||
+      c.view.smoothed_rtt != m.smoothed_rtt || c.view.min_rtt != m.min_rtt) {
+    return false;
+  }
+  if (p.pacing_wake != kNever && p.pacing_wake > now) return false;
+  // Past its pacer the full pick moves on to another path (and sets this one's wake).
+  if (pace(p, now) > now) return false;
+  set_pacing_wake(p, kNever);
+  // No path has per-path work due, so with nothing to send the full pick finds nothing either.
+  out = data_work_pending() ? &p : nullptr;
+  return true;
+}
+
+Connection::Path* Connection::full_pick(TimeNs now) {
+  pick_memo_.path = nullptr;
   PathView views[kMaxCidPaths];
   uint8_t index[kMaxCidPaths];
   // Refreshes every path's SchedCache, which the rest reads instead of the paths' state.
@@ -620,7 +666,7 @@ Connection::Path* Connection::pick_send_path(TimeNs now) {
     if (!views[i].can_send) continue;
     Path& p = *paths_[index[i]];
     const TimeNs t = pace(p, now);
-    p.pacing_wake = t > now ? t : kNever;
+    set_pacing_wake(p, t > now ? t : kNever);
     if (t > now) views[i].can_send = false;
   }
   // 1. Per-path work, round robin so that no path starves another. The carrier (carrier_path())
@@ -662,7 +708,16 @@ Connection::Path* Connection::pick_send_path(TimeNs now) {
   if (!data_work_pending()) return nullptr;
   std::optional<size_t> pick = scheduler_->pick_path({views, k});
   if (!pick) return nullptr;
-  return paths_[index[*pick]].get();
+  Path* chosen = paths_[index[*pick]].get();
+  if (scheduler_->keeps_pick()) {
+    const SchedCache& c = chosen->sched;
+    pick_memo_ = {chosen,          now,
+                  c.sendable,      c.unblocked,
+                  c.carrier_ok,    c.acks_owed,
+                  c.view.available, c.view.backup,
+                  c.view.smoothed_rtt, c.view.min_rtt};
+  }
+  return chosen;
 }
 
 bool Connection::start_tls(TimeNs now) {
@@ -2122,11 +2177,11 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
       !space(PnSpace::kApplicationData).crypto_tx.has_pending()) {
     const TimeNs t = pace(path, now);
     if (t > now) {
-      path.pacing_wake = t;
+      set_pacing_wake(path, t);
       return 0;
     }
   }
-  path.pacing_wake = kNever;
+  set_pacing_wake(path, kNever);
   size_t off = 0;
   bool has_initial = false;
   for (int i = 0; i <= last; ++i) {
@@ -2591,9 +2646,30 @@ TimeNs Connection::next_timeout(TimeNs now) const {
       (state_ != ConnState::kHandshake && state_ != ConnState::kConfirmed)) {
     return fresh_next_timeout(now);
   }
-  const TimeNs t = cached_next_timeout(now);
+  // The previous answer holds while nothing it read changed (sched_gen_ and the cheap inputs),
+  // at the same `now`; or, when it was a time still ahead, until then: up to it no pacer opens
+  // (those wakes are part of it) and no deadline passes, so the same inputs give the same answer
+  // (with a scheduler that ignores how old a path's last ACK is).
+  const uint8_t work = timeout_work();
+  TimeoutMemo& m = timeout_memo_;
+  TimeNs t;
+  if (m.gen == sched_gen_ && m.work == work && now >= m.now &&
+      (now == m.now || (m.t > m.now && now < m.t && scheduler_->ignores_ack_age()))) {
+    ++timeouts_reused_;
+    t = m.t;
+  } else {
+    t = cached_next_timeout(now);
+    m = {sched_gen_, work, now, t};
+  }
   if (cfg_.check_send_cache) check_cache(t == fresh_next_timeout(now));
   return t;
+}
+
+uint8_t Connection::timeout_work() const {
+  return static_cast<uint8_t>(
+      (app_data_pending() ? 1 : 0) | (streams_->has_pending_control() ? 2 : 0) |
+      (space(PnSpace::kApplicationData).crypto_tx.has_pending() ? 4 : 0) |
+      (replay_ && replay_->len ? 8 : 0) | (control_pending_cached() ? 16 : 0));
 }
 
 TimeNs Connection::cached_next_timeout(TimeNs now) const {

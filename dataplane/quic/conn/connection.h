@@ -298,6 +298,10 @@ class Connection {
   // a fresh computation, and how many differed (a missed invalidation; always 0 when correct).
   uint64_t send_cache_checks() const { return cache_checks_; }
   uint64_t send_cache_mismatches() const { return cache_mismatches_; }
+  // Packets sent on the scheduler's previous pick without asking it again (a burst), and
+  // next_timeout() answers kept from the previous call: with several paths, always counted.
+  uint64_t send_picks_reused() const { return picks_reused_; }
+  uint64_t timeouts_reused() const { return timeouts_reused_; }
   // Client: the session to store for resumption (empty until a ticket arrived).
   std::vector<uint8_t> session_data() const { return tls_ ? tls_->session_data() : std::vector<uint8_t>{}; }
 
@@ -486,6 +490,15 @@ class Connection {
   }
   size_t live_paths() const;
   Path* pick_send_path(TimeNs now);
+  // pick_send_path() in full: views, pacer, per-path work, the scheduler.
+  Path* full_pick(TimeNs now);
+  // True when PickMemo still holds: `out` is then its path, or null with nothing to send.
+  bool reuse_pick(TimeNs now, Path*& out);
+  void set_pacing_wake(Path& p, TimeNs t) {
+    if (p.pacing_wake == t) return;
+    p.pacing_wake = t;
+    ++sched_gen_;
+  }
   // The path that carries what belongs to no path (control frames, ACKs of abandoned paths).
   Path* carrier_path();
   const Path* carrier_path() const;
@@ -503,6 +516,9 @@ class Connection {
   void touch_path(const Path& p) const {
     p.sched.stale = true;
     p.sched.pace_now = kNever;
+    ++sched_gen_;
+    // The memo rests on every other path staying as it was.
+    if (&p != pick_memo_.path) pick_memo_.path = nullptr;
   }
   // Every path, and the pending-control memo: after a datagram, a timer, an API call.
   void touch_all_paths();
@@ -660,6 +676,34 @@ class Connection {
   uint64_t state_gen_ = 0;
   mutable uint64_t control_gen_ = UINT64_MAX;
   mutable bool control_memo_ = false;
+  // A data pick of a keeps_pick() scheduler (Scheduler::keeps_pick), reused by the following
+  // packets of the same burst: same `now`, no other path touched since (touch_path() forgets it,
+  // and so do touch_all_paths(), a new or dropped path, a new scheduler), and the picked path,
+  // refreshed after each send on it, still offered with the flags and RTT it had, not urgent, with
+  // window and pacing room. Then every view the scheduler saw is as it was but that path's
+  // bytes in flight, and full_pick() would choose the same.
+  struct PickMemo {
+    const Path* path = nullptr;  // null: nothing to reuse
+    TimeNs now = 0;
+    bool sendable = false, unblocked = false, carrier_ok = false, acks_owed = false;
+    bool available = false, backup = false;
+    DurationNs smoothed_rtt = 0;
+    DurationNs min_rtt = 0;
+  };
+  mutable PickMemo pick_memo_;
+  // Bumped by whatever next_timeout() reads of the paths: touch_path(), a pacer wake set, a
+  // packet built. The last next_timeout() answer holds while it is unchanged (see next_timeout).
+  mutable uint64_t sched_gen_ = 0;
+  struct TimeoutMemo {
+    uint64_t gen = UINT64_MAX;
+    uint8_t work = 0;  // the cheap inputs read fresh each time (timeout_work())
+    TimeNs now = 0;
+    TimeNs t = 0;
+  };
+  mutable TimeoutMemo timeout_memo_;
+  uint8_t timeout_work() const;
+  mutable uint64_t picks_reused_ = 0;
+  mutable uint64_t timeouts_reused_ = 0;
   mutable uint64_t cache_checks_ = 0;
   mutable uint64_t cache_mismatches_ = 0;
   bool cache_abort_ = false;  // CAMP_CHECK_SEND_CACHE set: a mismatch aborts

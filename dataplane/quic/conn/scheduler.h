@@ -67,6 +67,17 @@ class Scheduler {
   virtual bool would_pick(std::span<const PathView> paths) const;
   // Redundant: every packet of application data is sent again on each other path that can send.
   virtual bool redundant() const { return false; }
+  // Whether the connection may send the next packets of a burst (same time, nothing changed but
+  // the picked path's sends) on the path pick_path chose, without asking again. A scheduler says
+  // true only when pick_path changes no state and reads nothing of the entries but path_id,
+  // smoothed_rtt, min_rtt, available, backup and can_send: then, while the picked entry can
+  // still send and no other entry changed, it would pick the same. With
+  // ConnectionConfig::check_send_cache every reuse is compared with a fresh pick_path.
+  virtual bool keeps_pick() const { return false; }
+  // Whether pick_path and would_pick ignore last_ack_age: then an answer of would_pick stays
+  // true or false until some path's state or can_send changes, and the connection keeps its
+  // next_timeout() between calls. A scheduler that reads the age over time says false.
+  virtual bool ignores_ack_age() const { return false; }
   // Fills one packet: DATAGRAMs (latency-sensitive, small) before stream data, streams round
   // robin. mix_objects: more than one stream or datagram may share it (MMF 8.1.2).
   virtual void fill(PacketFiller& f, bool mix_objects);
@@ -78,6 +89,10 @@ class MinRttScheduler final : public Scheduler {
  public:
   SchedulerKind kind() const override { return SchedulerKind::kMinRtt; }
   std::optional<size_t> pick_path(std::span<const PathView> paths) override;
+  // Stateless, on RTT and eligibility only: it keeps choosing the fastest path until its window
+  // or pacer says no.
+  bool keeps_pick() const override { return true; }
+  bool ignores_ack_age() const override { return true; }
 };
 
 // Each path in turn, skipping those whose window is full.
@@ -85,6 +100,8 @@ class RoundRobinScheduler final : public Scheduler {
  public:
   SchedulerKind kind() const override { return SchedulerKind::kRoundRobin; }
   std::optional<size_t> pick_path(std::span<const PathView> paths) override;
+  // Every packet moves on to the next path: no pick is reused.
+  bool ignores_ack_age() const override { return true; }
 
  private:
   uint32_t last_ = UINT32_MAX;  // path ID served last
@@ -99,6 +116,7 @@ class RedundantScheduler final : public Scheduler {
   std::optional<size_t> pick_path(std::span<const PathView> paths) override;
   bool would_pick(std::span<const PathView> paths) const override;
   bool redundant() const override { return true; }
+  bool ignores_ack_age() const override { return true; }
 
  private:
   MinRttScheduler min_rtt_;
