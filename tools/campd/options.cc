@@ -289,7 +289,9 @@ campd options:
   for (const auto& k : kWorkerKeys) {
     std::string flag = "      --" + std::string(k.name) + (k.names.empty() ? " N" : " NAME");
     for (char& c : flag) if (c == '_') c = '-';
-    flag.resize(27, ' ');
+    // The help starts in column 28, on the next line when the flag reaches it.
+    flag = flag.size() < 27 ? flag + std::string(27 - flag.size(), ' ')
+                            : flag + "\n" + std::string(27, ' ');
     u += flag + std::string(k.help) + " (" + (k.names.empty() ? "" : worker_value_domain(k) + "; ") +
          "default " + worker_value_text(k, k.def) + ")\n";
   }
