@@ -357,6 +357,7 @@ void Connection::start_abandon(Path& p, uint64_t error, TimeNs now) {
   // 3.4: after PATH_ABANDON the peer's CIDs of the path are retired and nothing more is sent on
   // it; the frame itself goes on another path.
   p.abandon_sent = true;
+  unpin_path(p.path_id);
   p.abandon_error = error;
   queue_abandon(p.path_id, error);
   cids_->retire_peer_path(p.path_id);
@@ -462,6 +463,42 @@ bool Connection::other_path_acks_due(const Path& carrier) const {
 bool Connection::data_work_pending() const {
   return app_data_pending() || control_pending_cached() || streams_->has_pending_control() ||
          space(PnSpace::kApplicationData).crypto_tx.has_pending();
+}
+
+uint32_t Connection::pin_of(const Path& p) const { return multipath_ ? p.path_id : kAnyPath; }
+
+bool Connection::app_data_for(const Path& p) const {
+  const uint32_t pid = pin_of(p);
+  if (pid == kAnyPath) return app_data_pending();
+  return tx_datagrams_.first_for(pid) < tx_datagrams_.size() ||
+         streams_->has_pending_stream_data_for(pid);
+}
+
+bool Connection::only_pinned_work() const {
+  return multipath_ && app_data_pending() && !tx_datagrams_.has_unpinned() &&
+         !streams_->has_unpinned_stream_data() && !control_pending_cached() &&
+         !streams_->has_pending_control() &&
+         !space(PnSpace::kApplicationData).crypto_tx.has_pending();
+}
+
+size_t Connection::offer_only_pinned_paths(PathView* views, uint8_t* index, size_t k) const {
+  // Data pinned to a path goes on that path only: with nothing else to send, the scheduler is
+  // offered just the paths such data waits for (a pin to a backup path then is the only entry,
+  // so the backup rule does not hold it back).
+  if (!only_pinned_work()) return k;
+  size_t n = 0;
+  for (size_t i = 0; i < k; ++i) {
+    if (!app_data_for(*paths_[index[i]])) continue;
+    views[n] = views[i];
+    index[n++] = index[i];
+  }
+  return n;
+}
+
+void Connection::unpin_path(uint32_t path_id) {
+  // A pin is where data should go, never a reason to lose it: once its path closes, any path.
+  streams_->unpin_path(path_id);
+  tx_datagrams_.unpin_path(path_id);
 }
 
 namespace {
@@ -637,6 +674,10 @@ bool Connection::reuse_pick(TimeNs now, Path*& out) {
   const PickMemo& m = pick_memo_;
   if (!m.path || m.now != now) return false;
   Path& p = *const_cast<Path*>(m.path);
+  // With only pinned data waiting the full pick is limited to its paths: reuse only a pick made
+  // under the same rule, for a path such data still waits for.
+  const bool pinned_only = only_pinned_work();
+  if (pinned_only != m.pinned_only || (pinned_only && !app_data_for(p))) return false;
   if (p.sched.stale) refresh_sched(p);  // it was touched by its own send
   const SchedCache& c = p.sched;
   // Its flags decide the carrier and the ACKs it owes others; its view what minRTT compares.
@@ -660,7 +701,7 @@ Connection::Path* Connection::full_pick(TimeNs now) {
   PathView views[kMaxCidPaths];
   uint8_t index[kMaxCidPaths];
   // Refreshes every path's SchedCache, which the rest reads instead of the paths' state.
-  const size_t k = data_candidates(views, index, now);
+  size_t k = data_candidates(views, index, now);
   // The pacer has the last word on who may send data now.
   for (size_t i = 0; i < k; ++i) {
     if (!views[i].can_send) continue;
@@ -669,6 +710,7 @@ Connection::Path* Connection::full_pick(TimeNs now) {
     set_pacing_wake(p, t > now ? t : kNever);
     if (t > now) views[i].can_send = false;
   }
+  k = offer_only_pinned_paths(views, index, k);
   // 1. Per-path work, round robin so that no path starves another. The carrier (carrier_path())
   // also takes the ACKs of paths that cannot send.
   const size_t n = paths_.size();
@@ -715,7 +757,8 @@ Connection::Path* Connection::full_pick(TimeNs now) {
                   c.sendable,      c.unblocked,
                   c.carrier_ok,    c.acks_owed,
                   c.view.available, c.view.backup,
-                  c.view.smoothed_rtt, c.view.min_rtt};
+                  c.view.smoothed_rtt, c.view.min_rtt,
+                  only_pinned_work()};
   }
   return chosen;
 }
@@ -1744,6 +1787,7 @@ TransportError Connection::on_path_abandon(const PathAbandonFrame& f, TimeNs now
   }
   if (p->abandon_received) return TransportError::NO_ERROR;
   p->abandon_received = true;
+  unpin_path(p->path_id);
   if (!p->abandon_sent) {
     start_abandon(*p, f.error_code, now);  // 3.4: answer with our own PATH_ABANDON
   } else {
@@ -2380,20 +2424,37 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
 class Connection::Filler final : public PacketFiller {
  public:
   Filler(Connection& c, Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting)
-      : c_(c), path_(path), p_(p), end_(end), log_(log), eliciting_(eliciting) {}
+      : c_(c), path_(path), p_(p), end_(end), log_(log), eliciting_(eliciting),
+        pin_(c.pin_of(path)) {}
   size_t room() const override { return static_cast<size_t>(end_ - p_); }
-  bool has_datagram() const override { return !c_.tx_datagrams_.empty(); }
-  bool has_stream_data() const override { return c_.streams_->has_pending_stream_data(); }
+  bool has_datagram() const override { return datagram_index() < c_.tx_datagrams_.size(); }
+  bool has_stream_data() const override {
+    return pin_ == kAnyPath ? c_.streams_->has_pending_stream_data()
+                            : c_.streams_->has_pending_stream_data_for(pin_);
+  }
+  size_t queued_data(std::span<QueuedData> out) const override {
+    size_t n = 0;
+    for (size_t k = 0; k < c_.tx_datagrams_.size() && n < out.size(); ++k) {
+      const DatagramRing::Entry& e = c_.tx_datagrams_.at(k);
+      out[n++] = QueuedData{true, e.id, e.meta};
+    }
+    QueuedStream streams[16];
+    const size_t m =
+        c_.streams_->queued_streams({streams, std::min(std::size(streams), out.size() - n)});
+    for (size_t i = 0; i < m; ++i) out[n++] = QueuedData{false, streams[i].id, streams[i].meta};
+    return n;
+  }
   bool add_datagram() override {
-    if (c_.tx_datagrams_.empty() || log_.open_count() >= kMaxFramesPerPacket) return false;
-    const DatagramRing::Entry& d = c_.tx_datagrams_.front();
+    const size_t k = datagram_index();
+    if (k >= c_.tx_datagrams_.size() || log_.open_count() >= kMaxFramesPerPacket) return false;
+    const DatagramRing::Entry& d = c_.tx_datagrams_.at(k);
     if (datagram_data_fits(true, room()) < d.data.size()) return false;
     const size_t n = write_frame(p_, room(), DatagramFrame{true, ByteView(d.data.data(), d.data.size())});
     if (n == 0) return false;
     p_ += n;
     record({SentFrameKind::kDatagram, false, false, static_cast<uint32_t>(d.data.size()), d.id, 0, 0});
     ++c_.stats_.datagrams_sent;
-    c_.tx_datagrams_.pop();
+    c_.tx_datagrams_.erase(k);
     eliciting_ = true;
     return true;
   }
@@ -2405,7 +2466,7 @@ class Connection::Filler final : public PacketFiller {
     StreamFrame f;
     const size_t max_len = room() - kOverhead;
     const bool got = stream ? c_.streams_->next_stream_frame_on(*stream, max_len, f)
-                            : c_.streams_->next_stream_frame(max_len, f);
+                            : c_.streams_->next_stream_frame(max_len, f, pin_);
     if (!got) return false;
     f.has_length = true;
     f.has_offset = f.offset != 0;
@@ -2433,12 +2494,19 @@ class Connection::Filler final : public PacketFiller {
       r->frames[r->n_frames++] = f;
     }
   }
+  // The oldest queued DATAGRAM this packet's path may carry (size() when none).
+  size_t datagram_index() const {
+    const DatagramRing& r = c_.tx_datagrams_;
+    if (pin_ == kAnyPath) return r.empty() ? r.size() : 0;
+    return r.first_for(pin_);
+  }
   Connection& c_;
   Path& path_;
   uint8_t*& p_;
   uint8_t* end_;
   SentLog& log_;
   bool& eliciting_;
+  const uint32_t pin_;  // the path ID pins are matched against; kAnyPath without multipath
 };
 
 // The application-level frames of one packet: control first, then what the scheduler picks.
@@ -2669,7 +2737,8 @@ uint8_t Connection::timeout_work() const {
   return static_cast<uint8_t>(
       (app_data_pending() ? 1 : 0) | (streams_->has_pending_control() ? 2 : 0) |
       (space(PnSpace::kApplicationData).crypto_tx.has_pending() ? 4 : 0) |
-      (replay_ && replay_->len ? 8 : 0) | (control_pending_cached() ? 16 : 0));
+      (replay_ && replay_->len ? 8 : 0) | (control_pending_cached() ? 16 : 0) |
+      (only_pinned_work() ? 32 : 0));
 }
 
 TimeNs Connection::cached_next_timeout(TimeNs now) const {
@@ -2718,7 +2787,7 @@ TimeNs Connection::cached_next_timeout(TimeNs now) const {
   // Exactly the paths pick_send_path() would offer the scheduler, pacer included.
   PathView views[kMaxCidPaths];
   uint8_t index[kMaxCidPaths];
-  const size_t k = data_candidates(views, index, now);
+  const size_t k = offer_only_pinned_paths(views, index, data_candidates(views, index, now));
   if (scheduler_->would_pick({views, k})) return now;
   // Otherwise the earliest a paced path may send again (a full window waits for an ACK).
   for (size_t c = 0; c < k; ++c) {
@@ -2796,7 +2865,8 @@ TimeNs Connection::fresh_next_timeout(TimeNs now) const {
   // Several paths: exactly the ones pick_send_path() would offer the scheduler, pacer included.
   PathView views[kMaxCidPaths];
   uint8_t index[kMaxCidPaths];
-  const size_t k = fresh_data_candidates(views, index, now);
+  const size_t k =
+      offer_only_pinned_paths(views, index, fresh_data_candidates(views, index, now));
   if (scheduler_->would_pick({views, k})) return now;
   // Otherwise the earliest a paced path may send again (a full window waits for an ACK).
   for (size_t c = 0; c < k; ++c) {
@@ -2928,13 +2998,31 @@ void Connection::on_timeout(TimeNs now) {
 // ---- Application ---------------------------------------------------------------------------------
 
 bool Connection::send_datagram(std::span<const uint8_t> data, uint64_t* id_out) {
+  return send_datagram(data, id_out, SendMeta{});
+}
+
+bool Connection::set_stream_meta(uint64_t stream_id, const SendMeta& meta) {
+  const TouchAll touch{*this};
+  if (!streams_ || !streams_->set_send_meta(stream_id, meta)) return false;
+  // A pin to a path that is gone (or never opened) means any path.
+  if (meta.path_id != kAnyPath && (!find_path(meta.path_id) || !path_open(*find_path(meta.path_id))))
+    streams_->unpin_path(meta.path_id);
+  return true;
+}
+
+bool Connection::send_datagram(std::span<const uint8_t> data, uint64_t* id_out,
+                               const SendMeta& meta) {
+  const TouchAll touch{*this};
   if (!peer_tp_applied_ || !peer_tp_.max_datagram_frame_size) return false;
   // The frame (type + length + data) must respect the peer's limit and fit one packet.
   const uint64_t frame = 1 + varint::size(data.size()) + data.size();
   if (frame > *peer_tp_.max_datagram_frame_size) return false;
   if (frame + 1 + kMaxCidLength + 4 + kAeadTagLen > cfg_.max_datagram_size) return false;
   const uint64_t id = next_datagram_id_;
-  if (!tx_datagrams_.push(data, id)) return false;
+  SendMeta m = meta;
+  if (m.path_id != kAnyPath && (!find_path(m.path_id) || !path_open(*find_path(m.path_id))))
+    m.path_id = kAnyPath;
+  if (!tx_datagrams_.push(data, id, m)) return false;
   ++next_datagram_id_;
   if (id_out) *id_out = id;
   return true;

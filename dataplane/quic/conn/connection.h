@@ -196,6 +196,13 @@ class Connection {
   // Queues a DATAGRAM frame (RFC 9221). False when DATAGRAM was not negotiated, the data exceeds
   // the peer's max_datagram_frame_size or what fits a packet, or the queue is full.
   bool send_datagram(std::span<const uint8_t> data, uint64_t* id_out);
+  // The same with what the application says about it (stream/send_meta.h): a deadline and
+  // synchronisation index the scheduler sees, and a path to pin it to (multipath). A pin to a
+  // path that is not open means any path.
+  bool send_datagram(std::span<const uint8_t> data, uint64_t* id_out, const SendMeta& meta);
+  // A stream's SendMeta. Its data pinned to a path goes on that path only while it is open;
+  // when the path is abandoned, on any. False for a stream this side does not send on.
+  bool set_stream_meta(uint64_t stream_id, const SendMeta& meta);
   // Takes the oldest received DATAGRAM payload; false when none. Copies at most out.size().
   bool receive_datagram(std::vector<uint8_t>& out);
   size_t datagrams_received_pending() const { return rx_datagrams_.size(); }
@@ -535,6 +542,14 @@ class Connection {
   TimeNs pace(Path& p, TimeNs now);
   void check_cache(bool same) const;
   bool data_work_pending() const;
+  // Data pinning (SendMeta::path_id): the path ID a packet on p matches pins against (kAnyPath
+  // without multipath), whether application data may go on p, whether everything waiting is
+  // pinned data (then only its paths are offered to the scheduler), and unpinning a closed path.
+  uint32_t pin_of(const Path& p) const;
+  bool app_data_for(const Path& p) const;
+  bool only_pinned_work() const;
+  size_t offer_only_pinned_paths(PathView* views, uint8_t* index, size_t k) const;
+  void unpin_path(uint32_t path_id);
   void requeue_in_flight(Path& p);
   void start_abandon(Path& p, uint64_t error, TimeNs now);
   void drop_path(size_t index);
@@ -689,6 +704,7 @@ class Connection {
     bool available = false, backup = false;
     DurationNs smoothed_rtt = 0;
     DurationNs min_rtt = 0;
+    bool pinned_only = false;  // only_pinned_work() when picked
   };
   mutable PickMemo pick_memo_;
   // Bumped by whatever next_timeout() reads of the paths: touch_path(), a pacer wake set, a

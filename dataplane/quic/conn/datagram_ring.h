@@ -60,6 +60,15 @@ class DatagramRing {
     return size_;
   }
   bool has_unpinned() const { return unpinned_ != 0; }
+  // Entries pinned to path_id may go on any path from now on (the path closed).
+  void unpin_path(uint32_t path_id) {
+    for (size_t k = 0; k < size_; ++k) {
+      SendMeta& m = slot(k).meta;
+      if (m.path_id != path_id || path_id == kAnyPath) continue;
+      m.path_id = kAnyPath;
+      ++unpinned_;
+    }
+  }
   // Removes the k-th entry; the ones before it move up a place (their buffers are swapped, not
   // copied), so the order of the rest is kept.
   void erase(size_t k) {

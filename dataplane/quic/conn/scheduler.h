@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "dataplane/quic/recovery/types.h"
+#include "dataplane/quic/stream/send_meta.h"
 
 namespace camp::quic {
 
@@ -30,13 +31,25 @@ struct PathView {
   bool can_send = false;  // window and pacer allow a full packet now
 };
 
+// A piece of application data waiting to be sent, as a scheduler sees it: a DATAGRAM (id: its
+// number) or a stream's data (id: the stream ID), with what the application said about it.
+struct QueuedData {
+  bool datagram = false;
+  uint64_t id = 0;
+  SendMeta meta;  // deadline, synchronisation index, pinned path
+};
+
 // What a scheduler may put into the packet being built. Each call adds at most one frame and
-// says whether it did.
+// says whether it did. has_* and add_* see only the data this packet's path may carry (data
+// pinned to another path waits for it).
 class PacketFiller {
  public:
   virtual size_t room() const = 0;
   virtual bool has_datagram() const = 0;
   virtual bool has_stream_data() const = 0;
+  // The data waiting, DATAGRAMs first, then streams in round-robin order, up to out.size();
+  // returns how many were written. For schedulers that weigh deadlines and sync indices (CAMP).
+  virtual size_t queued_data(std::span<QueuedData> out) const = 0;
   // The oldest queued DATAGRAM, if it fits what is left.
   virtual bool add_datagram() = 0;
   // A STREAM frame from `stream`, or from the next stream in round-robin order.

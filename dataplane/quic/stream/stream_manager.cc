@@ -183,6 +183,25 @@ bool StreamManager::set_send_meta(uint64_t id, const SendMeta& meta) {
   return true;
 }
 
+void StreamManager::unpin_path(uint32_t path_id) {
+  if (path_id == kAnyPath) return;
+  PinCount* pin = nullptr;
+  for (PinCount& p : pins_) {
+    if (p.path_id == path_id) pin = &p;
+  }
+  if (!pin || (pin->streams == 0 && pin->queued == 0)) return;
+  for (auto& [id, st] : streams_) {
+    if (st->meta.path_id == path_id) st->meta.path_id = kAnyPath;
+  }
+  for (SendEntry& e : send_queue_) {
+    if (e.path_id == path_id) {
+      e.path_id = kAnyPath;
+      ++unpinned_queued_;
+    }
+  }
+  *pin = PinCount{};
+}
+
 SendMeta StreamManager::send_meta(uint64_t id) const {
   const auto it = streams_.find(id);
   return it == streams_.end() ? SendMeta{} : it->second->meta;

@@ -71,6 +71,8 @@ class StreamManager {
   static constexpr size_t kMaxPinnedPaths = 8;
   bool set_send_meta(uint64_t id, const SendMeta& meta);
   SendMeta send_meta(uint64_t id) const;  // the default for an unknown stream
+  // Every stream pinned to path_id is free to go on any path from now on (the path closed).
+  void unpin_path(uint32_t path_id);
   // RESET_STREAM (3.3) / STOP_SENDING (3.5) on request. False when not applicable.
   bool reset_stream(uint64_t id, uint64_t error_code);
   bool stop_sending(uint64_t id, uint64_t error_code);
