@@ -2733,6 +2733,18 @@ TimeNs Connection::next_timeout(TimeNs now) const {
   return t;
 }
 
+bool Connection::handshake_spaces_due(bool cwnd_ok, TimeNs& t) const {
+  for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake}) {
+    const Space& sp = space(s);
+    if (sp.discarded || !sp.tx.ready) continue;
+    const int si = static_cast<int>(s);
+    if (sp.ack.ack_pending()) t = std::min(t, sp.ack.ack_deadline());
+    if (probes_pending_[si] || ping_pending_[si]) return true;
+    if (cwnd_ok && sp.crypto_tx.has_pending()) return true;
+  }
+  return false;
+}
+
 uint8_t Connection::timeout_work() const {
   return static_cast<uint8_t>(
       (app_data_pending() ? 1 : 0) | (streams_->has_pending_control() ? 2 : 0) |
@@ -2750,18 +2762,10 @@ TimeNs Connection::cached_next_timeout(TimeNs now) const {
     if (pp->sched.wake_now) return now;
     t = std::min(t, pp->sched.timer_at);
   }
-  const Path& p0 = *paths_[0];
-  if (!amplification_blocked(p0)) {
-    // The handshake spaces live on the first path only.
-    const bool cwnd_ok = p0.sched.window_ok;
-    for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake}) {
-      const Space& sp = space(s);
-      if (sp.discarded || !sp.tx.ready) continue;
-      const int si = static_cast<int>(s);
-      if (sp.ack.ack_pending()) t = std::min(t, sp.ack.ack_deadline());
-      if (probes_pending_[si] || ping_pending_[si]) return now;
-      if (cwnd_ok && sp.crypto_tx.has_pending()) return now;
-    }
+  // The handshake spaces live on the first path only.
+  if (const Path& p0 = *paths_[0];
+      !amplification_blocked(p0) && handshake_spaces_due(p0.sched.window_ok, t)) {
+    return now;
   }
   if (!app_ready) return t;
   if (replay_ && replay_->len) return now;  // redundant copies go (or are dropped) at once
@@ -2824,18 +2828,11 @@ TimeNs Connection::fresh_next_timeout(TimeNs now) const {
     if (app_tx && (p.probes_pending || p.ping_pending)) return now;
     if (app_ready && path_frames_pending(p)) return now;  // validation goes out past the window
   }
+  // The handshake spaces live on the first path only.
   const Path& p0 = *paths_[0];
-  if (!amplification_blocked(p0)) {
-    // The handshake spaces live on the first path only.
-    const bool cwnd_ok = p0.recovery.can_send(cfg_.max_datagram_size);
-    for (PnSpace s : {PnSpace::kInitial, PnSpace::kHandshake}) {
-      const Space& sp = space(s);
-      if (sp.discarded || !sp.tx.ready) continue;
-      const int si = static_cast<int>(s);
-      if (sp.ack.ack_pending()) t = std::min(t, sp.ack.ack_deadline());
-      if (probes_pending_[si] || ping_pending_[si]) return now;
-      if (cwnd_ok && sp.crypto_tx.has_pending()) return now;
-    }
+  if (!amplification_blocked(p0) &&
+      handshake_spaces_due(p0.recovery.can_send(cfg_.max_datagram_size), t)) {
+    return now;
   }
   if (!app_ready) return t;
   if (replay_ && replay_->len) return now;  // redundant copies go (or are dropped) at once

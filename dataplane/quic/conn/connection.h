@@ -718,6 +718,10 @@ class Connection {
   };
   mutable TimeoutMemo timeout_memo_;
   uint8_t timeout_work() const;
+  // next_timeout()'s part for the Initial and Handshake spaces (on the first path): lowers t to
+  // an ACK deadline; true when something is to be sent at once (cwnd_ok: the window allows
+  // CRYPTO data).
+  bool handshake_spaces_due(bool cwnd_ok, TimeNs& t) const;
   mutable uint64_t picks_reused_ = 0;
   mutable uint64_t timeouts_reused_ = 0;
   mutable uint64_t cache_checks_ = 0;
