@@ -39,6 +39,23 @@ struct Pinned {
     pin.sync_index = 7;
     ASSERT_TRUE(s->set_stream_meta(0, pin));  // the client's request stream carries the response
     EXPECT_EQ(s->streams().send_meta(0).sync_index, 7u);
+    // Schedulers see it, and a DATAGRAM pinned to path 1 ahead of it.
+    SendMeta dmeta;
+    dmeta.path_id = t.path_id;
+    dmeta.sync_index = 8;
+    const uint8_t payload[16] = {};
+    uint64_t did = 0;
+    ASSERT_TRUE(s->send_datagram(payload, &did, dmeta));
+    QueuedData q[4];
+    ASSERT_EQ(s->queued_data(q), 2u);
+    EXPECT_TRUE(q[0].datagram);
+    EXPECT_EQ(q[0].id, did);
+    EXPECT_EQ(q[0].meta.sync_index, 8u);
+    EXPECT_EQ(q[0].meta.path_id, t.path_id);
+    EXPECT_FALSE(q[1].datagram);
+    EXPECT_EQ(q[1].id, 0u);
+    EXPECT_EQ(q[1].meta.sync_index, 7u);
+    EXPECT_EQ(q[1].meta.deadline, pin.deadline);
     path0_at_pin = info(paths_of(*s), 0)->stream_bytes_sent;
     path1_at_pin = info(paths_of(*s), t.path_id)->stream_bytes_sent;
   }
@@ -58,6 +75,8 @@ TEST(QuicConnPinnedData, GoesOnlyOnItsPath) {
   // Not one byte of the stream on path 0 after the pin; the rest (over 10 MB) on path 1.
   EXPECT_EQ(info(sp, 0)->stream_bytes_sent, p.path0_at_pin);
   EXPECT_GT(info(sp, p.t.path_id)->stream_bytes_sent, p.path1_at_pin + (10u << 20));
+  EXPECT_EQ(p.s->stats().datagrams_sent, 1u);  // the pinned DATAGRAM went
+  EXPECT_EQ(p.c->stats().datagrams_received, 1u);
   EXPECT_GT(p.s->send_cache_checks(), 1000u);
   EXPECT_EQ(p.s->send_cache_mismatches(), 0u);
   EXPECT_FALSE(p.s->set_stream_meta(1000, SendMeta{}));  // no such stream

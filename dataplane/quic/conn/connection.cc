@@ -2432,18 +2432,7 @@ class Connection::Filler final : public PacketFiller {
     return pin_ == kAnyPath ? c_.streams_->has_pending_stream_data()
                             : c_.streams_->has_pending_stream_data_for(pin_);
   }
-  size_t queued_data(std::span<QueuedData> out) const override {
-    size_t n = 0;
-    for (size_t k = 0; k < c_.tx_datagrams_.size() && n < out.size(); ++k) {
-      const DatagramRing::Entry& e = c_.tx_datagrams_.at(k);
-      out[n++] = QueuedData{true, e.id, e.meta};
-    }
-    QueuedStream streams[16];
-    const size_t m =
-        c_.streams_->queued_streams({streams, std::min(std::size(streams), out.size() - n)});
-    for (size_t i = 0; i < m; ++i) out[n++] = QueuedData{false, streams[i].id, streams[i].meta};
-    return n;
-  }
+  size_t queued_data(std::span<QueuedData> out) const override { return c_.queued_data(out); }
   bool add_datagram() override {
     const size_t k = datagram_index();
     if (k >= c_.tx_datagrams_.size() || log_.open_count() >= kMaxFramesPerPacket) return false;
@@ -2996,6 +2985,19 @@ void Connection::on_timeout(TimeNs now) {
 
 bool Connection::send_datagram(std::span<const uint8_t> data, uint64_t* id_out) {
   return send_datagram(data, id_out, SendMeta{});
+}
+
+size_t Connection::queued_data(std::span<QueuedData> out) const {
+  size_t n = 0;
+  for (size_t k = 0; k < tx_datagrams_.size() && n < out.size(); ++k) {
+    const DatagramRing::Entry& e = tx_datagrams_.at(k);
+    out[n++] = QueuedData{true, e.id, e.meta};
+  }
+  QueuedStream streams[16];
+  const size_t m =
+      streams_->queued_streams({streams, std::min(std::size(streams), out.size() - n)});
+  for (size_t i = 0; i < m; ++i) out[n++] = QueuedData{false, streams[i].id, streams[i].meta};
+  return n;
 }
 
 bool Connection::set_stream_meta(uint64_t stream_id, const SendMeta& meta) {

@@ -203,6 +203,9 @@ class Connection {
   // A stream's SendMeta. Its data pinned to a path goes on that path only while it is open;
   // when the path is abandoned, on any. False for a stream this side does not send on.
   bool set_stream_meta(uint64_t stream_id, const SendMeta& meta);
+  // What schedulers see of the data waiting (PacketFiller::queued_data): DATAGRAMs, then up to
+  // 16 streams in round-robin order, each with its SendMeta; returns how many were written.
+  size_t queued_data(std::span<QueuedData> out) const;
   // Takes the oldest received DATAGRAM payload; false when none. Copies at most out.size().
   bool receive_datagram(std::vector<uint8_t>& out);
   size_t datagrams_received_pending() const { return rx_datagrams_.size(); }
