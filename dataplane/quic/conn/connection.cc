@@ -563,7 +563,11 @@ void Connection::refresh_sched(const Path& p) const {
   }
   c.candidate = path_data_ok(p) && !amplification_blocked(p);
   c.window_ok = p.recovery.can_send(cfg_.max_datagram_size);
-  PathView& v = c.view;
+  fill_view(p, c.view);
+}
+
+// A path's entry for the scheduler, but for last_ack_age and can_send (0 and false here).
+void Connection::fill_view(const Path& p, PathView& v) const {
   const RttEstimator& rtt = p.recovery.rtt();
   v.path_id = p.path_id;
   v.smoothed_rtt = rtt.smoothed();
@@ -623,17 +627,8 @@ size_t Connection::fresh_data_candidates(PathView* out, uint8_t* index, TimeNs n
     const Path& p = *paths_[i];
     if (!path_data_ok(p) || amplification_blocked(p)) continue;
     PathView& v = out[n];
-    const RttEstimator& rtt = p.recovery.rtt();
-    v.path_id = p.path_id;
-    v.smoothed_rtt = rtt.smoothed();
-    v.min_rtt = rtt.min();
-    v.cwnd = p.recovery.cc().cwnd();
-    v.bytes_in_flight = p.recovery.bytes_in_flight();
-    v.delivery_rate = p.recovery.sampler().sample().delivery_rate;
-    v.packets_lost = p.packets_lost;
+    fill_view(p, v);
     v.last_ack_age = ack_age(p.last_ack_time, now);
-    v.available = !p.local_backup && !p.peer_backup && !p.failing;
-    v.backup = !v.available;
     v.can_send = p.recovery.can_send(cfg_.max_datagram_size) &&
                  (p.pacing_wake == kNever || p.pacing_wake <= now);
     index[n++] = static_cast<uint8_t>(i);

@@ -518,6 +518,7 @@ class Connection {
   // From the paths' SchedCache; fresh_data_candidates() builds them from scratch.
   size_t data_candidates(PathView* out, uint8_t* index, TimeNs now) const;
   size_t fresh_data_candidates(PathView* out, uint8_t* index, TimeNs now) const;
+  void fill_view(const Path& p, PathView& v) const;
   // next_timeout() from the paths' state (one path, and the check), and from their SchedCache.
   TimeNs fresh_next_timeout(TimeNs now) const;
   TimeNs cached_next_timeout(TimeNs now) const;
