@@ -159,6 +159,17 @@ class ClientApp final : public QuicApp {
   uint8_t buf_[64 << 10];
 };
 
+// The server's timed calls go through these, so a profiler can collect them alone:
+// valgrind --tool=callgrind --toggle-collect='*timed_server_*' bench_multipath --only 2
+[[gnu::noinline]] void timed_server_rx(Endpoint& e, const RxDatagram* rx, size_t n, uint64_t now,
+                                       TxBatch& tx, WorkerStats& stats) {
+  e.on_datagrams(rx, n, now, tx, stats);
+}
+[[gnu::noinline]] uint64_t timed_server_timer(Endpoint& e, uint64_t now, TxBatch& tx,
+                                              WorkerStats& stats) {
+  return e.on_timer(now, tx, stats);
+}
+
 // Forwards to the real endpoint. While `timing` is set it adds the TSC ticks spent inside each
 // call and what the call did (datagrams in, datagrams committed); `poll_ns` makes the node run at
 // least that often (the client: work it queues from its hook goes out without waiting).
@@ -175,9 +186,9 @@ class TimedEndpoint final : public Endpoint {
       TxBatch none(tx.slots(), 0);
       const uint16_t before = tx.used();
       const uint64_t t0 = __rdtsc();
-      inner_.on_datagrams(rx, n, now, none, stats);
+      timed_server_rx(inner_, rx, n, now, none, stats);
       const uint64_t t1 = __rdtsc();
-      const uint64_t next = inner_.on_timer(now, tx, stats);
+      const uint64_t next = timed_server_timer(inner_, now, tx, stats);
       const uint64_t t2 = __rdtsc();
       if (kept(t2 - t0)) {
         rx_ticks += t1 - t0;
@@ -190,7 +201,7 @@ class TimedEndpoint final : public Endpoint {
     } else {
       const uint16_t before = tx.used();
       const uint64_t t0 = __rdtsc();
-      inner_.on_datagrams(rx, n, now, tx, stats);
+      timed_server_rx(inner_, rx, n, now, tx, stats);
       const uint64_t t = __rdtsc() - t0;
       if (kept(t)) {
         rx_ticks += t;
@@ -208,7 +219,7 @@ class TimedEndpoint final : public Endpoint {
     } else {
       const uint16_t before = tx.used();
       const uint64_t t0 = __rdtsc();
-      next = inner_.on_timer(now, tx, stats);
+      next = timed_server_timer(inner_, now, tx, stats);
       const uint64_t t = __rdtsc() - t0;
       if (kept(t)) {
         timer_ticks += t;
@@ -568,7 +579,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: %s [--seconds S (env CAMP_BENCH_SECONDS)] [--reps N] [--split: time "
                    "receive and send apart] [--control: also 2 paths of 5 Gbit/s] [--only 1|2: "
-                   "one cost configuration alone, for a profiler]\n",
+                   "one cost configuration alone, for a profiler, no call left out]\n",
                    argv[0]);
       return 2;
     }
@@ -584,8 +595,11 @@ int main(int argc, char** argv) {
                static_cast<double>(bytes) / 1e6, reps, hz / 1e9);
   if (only) {
     for (int r = 0; r < reps; ++r) {
-      cost_run(tls, only == 1 ? "1 path" : "2 paths",
-               cost_scenario(only == 2, 10e9, bytes, split, hz), hz);
+      // Under a profiler every call looks preempted: all are kept, so "out" counts every
+      // datagram the profiled calls sent.
+      Scenario s = cost_scenario(only == 2, 10e9, bytes, split, hz);
+      s.outlier_ticks = UINT64_MAX;
+      cost_run(tls, only == 1 ? "1 path" : "2 paths", s, hz);
     }
     return 0;
   }

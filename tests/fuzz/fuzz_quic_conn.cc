@@ -608,6 +608,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     std::exit(0);
   }
   g_verbose = std::getenv("FUZZ_QUIC_CONN_VERBOSE") != nullptr;
+  // Every answer the connections keep between packets (scheduler entries, picks, timeouts) is
+  // compared with a full computation, and a difference aborts: inputs hunt for a missed
+  // invalidation too.
+  setenv("CAMP_CHECK_SEND_CACHE", "1", 0);
   tls();
   return 0;
 }

@@ -45,6 +45,15 @@ bool frame_is_probing(const Frame& f) {
          std::holds_alternative<NewConnectionIdFrame>(f);
 }
 
+// The frames of a bulk transfer: what they change of the paths, RxTouch follows path by path
+// (an ACK touches the path it acknowledges); any other frame touches every path.
+bool frame_touches_paths_singly(const Frame& f) {
+  return std::holds_alternative<AckFrame>(f) || std::holds_alternative<StreamFrame>(f) ||
+         std::holds_alternative<PaddingFrame>(f) || std::holds_alternative<PingFrame>(f) ||
+         std::holds_alternative<MaxDataFrame>(f) || std::holds_alternative<MaxStreamDataFrame>(f) ||
+         std::holds_alternative<DatagramFrame>(f);
+}
+
 bool same_four_tuple(const Tuple& a, const Tuple& b) {
   return a.remote_port == b.remote_port && a.local_port == b.local_port && a.remote == b.remote &&
          (a.local.family == 0 || b.local.family == 0 || a.local == b.local);
@@ -71,17 +80,24 @@ class Connection::RecoveryEvents final : public RecoveryObserver {
     ++c_.stats_.packets_acked;
     c_.log_for(space, p_).settle(pkt.tag, [&](const SentFrame& f) { c_.on_frame_acked(space, f); });
     if (space != PnSpace::kApplicationData) {
-      c_.ack_for(space, p_).on_ack_packet_acked(pkt.packet_number);
+      if (pkt.carried_acks) c_.ack_for(space, p_).on_ack_packet_acked(pkt.packet_number);
       return;
     }
-    // The packet may have carried PATH_ACKs of other paths' spaces (an abandoned path's); a path
-    // whose ACKs never went elsewhere has no record of this one.
-    for (auto& q : c_.paths_) {
-      if (q.get() == &p_ || q->acks_carried) {
-        q->app_ack.on_ack_packet_acked(pkt.packet_number, p_.path_id);
+    if ((pkt.carried_acks & SentPacket::kOwnAck) &&
+        p_.app_ack.on_ack_packet_acked(pkt.packet_number, p_.path_id)) {
+      c_.rx_touch(p_);
+    }
+    // PATH_ACKs of other paths' spaces (of paths that could not send); a path whose ACKs never
+    // went elsewhere has no record of this packet.
+    for (size_t i = 0; (pkt.carried_acks & SentPacket::kOtherAcks) && i < c_.paths_.size(); ++i) {
+      Path& q = *c_.paths_[i];
+      if (&q != &p_ && q.acks_carried &&
+          q.app_ack.on_ack_packet_acked(pkt.packet_number, p_.path_id)) {
+        c_.rx_touch(q);
       }
     }
     if (pkt.packet_number >= p_.phase_first_tx_pn && !c_.app_keys_.phase_tx_acked) {
+      c_.rx_touch_all();
       c_.app_keys_.phase_tx_acked = true;
       c_.app_keys_.phase_acked_at = now_;
     }
@@ -420,6 +436,7 @@ size_t Connection::paths(std::span<PathInfo> out) const {
       o.stream_bytes_sent = p->stream_bytes_sent;
       o.packets_lost = p->packets_lost;
       o.last_ack_time = p->last_ack_time;
+      o.ack_floor = p->app_ack.floor();
     }
     ++i;
   }
@@ -475,8 +492,9 @@ bool Connection::app_data_for(const Path& p) const {
 }
 
 bool Connection::only_pinned_work() const {
-  return multipath_ && app_data_pending() && !tx_datagrams_.has_unpinned() &&
-         !streams_->has_unpinned_stream_data() && !control_pending_cached() &&
+  // Unpinned stream data, the common case, answers first.
+  return multipath_ && !streams_->has_unpinned_stream_data() && !tx_datagrams_.has_unpinned() &&
+         app_data_pending() && !control_pending_cached() &&
          !streams_->has_pending_control() &&
          !space(PnSpace::kApplicationData).crypto_tx.has_pending();
 }
@@ -524,6 +542,25 @@ void Connection::touch_all_paths() {
   ++state_gen_;
 }
 
+Connection::RxTouch::RxTouch(Connection& conn) : c(conn), state(conn.state_) {
+  c.rx_touch_all_ = !c.multipath_ || c.paths_.size() < 2 || state != ConnState::kConfirmed;
+}
+
+Connection::RxTouch::~RxTouch() {
+  if (c.rx_touch_all_ || c.state_ != state) {
+    for (const auto& p : c.paths_) p->sched.rx_touched = false;
+    c.touch_all_paths();
+    return;
+  }
+  for (const auto& p : c.paths_) {
+    if (!p->sched.rx_touched) continue;
+    p->sched.rx_touched = false;
+    c.touch_path(*p);
+  }
+  ++c.sched_gen_;  // the idle deadline moved
+  ++c.state_gen_;  // control_pending() reads the streams, which the frames may have changed
+}
+
 void Connection::check_cache(bool same) const {
   ++cache_checks_;
   if (same) return;
@@ -538,13 +575,16 @@ void Connection::check_cache(bool same) const {
 void Connection::refresh_sched(const Path& p) const {
   SchedCache& c = p.sched;
   c.stale = false;
+  c.sent_only = false;
   c.sendable = path_sendable(p);
-  c.unblocked = c.sendable && !amplification_blocked(p);
+  const bool blocked = amplification_blocked(p);
+  c.unblocked = c.sendable && !blocked;
   c.carrier_ok = path_data_ok(p) && !p.failing;
   c.acks_owed = !c.sendable && p.app_ack.ack_pending();
   const bool ack_pending = p.app_ack.ack_pending();
   const TimeNs ack_at = ack_pending ? p.app_ack.ack_deadline() : kNever;
-  const bool frames = p.probes_pending > 0 || p.ping_pending || path_frames_pending(p);
+  const bool path_frames = path_frames_pending(p);
+  const bool frames = p.probes_pending > 0 || p.ping_pending || path_frames;
   c.urgent_at = frames ? 0 : ack_at;
   c.acks_owed_at = c.acks_owed ? ack_at : kNever;
   // As fresh_next_timeout() reads the path.
@@ -557,11 +597,10 @@ void Connection::refresh_sched(const Path& p) const {
       const bool app_tx = app_tx_ready();
       if (app_tx) c.timer_at = std::min(c.timer_at, ack_at);
       const bool app_ready = app_tx && (role_ == Role::kServer || tls_->handshake_complete());
-      c.wake_now = (app_tx && (p.probes_pending || p.ping_pending)) ||
-                   (app_ready && path_frames_pending(p));
+      c.wake_now = (app_tx && (p.probes_pending || p.ping_pending)) || (app_ready && path_frames);
     }
   }
-  c.candidate = path_data_ok(p) && !amplification_blocked(p);
+  c.candidate = path_data_ok(p) && !blocked;
   c.window_ok = p.recovery.can_send(cfg_.max_datagram_size);
   fill_view(p, c.view);
 }
@@ -673,19 +712,37 @@ bool Connection::reuse_pick(TimeNs now, Path*& out) {
   // under the same rule, for a path such data still waits for.
   const bool pinned_only = only_pinned_work();
   if (pinned_only != m.pinned_only || (pinned_only && !app_data_for(p))) return false;
-  if (p.sched.stale) refresh_sched(p);  // it was touched by its own send
+  // Touched only by its own sends, its flags, RTT and status hold and it is no more urgent than
+  // it was (touch_sent), so only window and pacer are read afresh; a server's path not yet
+  // validated also has its 3x budget to look at, so it is rebuilt.
+  const bool sent_only =
+      p.sched.stale && p.sched.sent_only && (role_ == Role::kClient || p.validated);
+  if (p.sched.stale && !sent_only) refresh_sched(p);
   const SchedCache& c = p.sched;
   // Its flags decide the carrier and the ACKs it owes others; its view what minRTT compares.
-  if (!c.candidate || !c.window_ok || c.urgent_at <= now || c.sendable != m.sendable ||
+  if (!c.candidate || c.urgent_at <= now || c.sendable != m.sendable ||
       c.unblocked != m.unblocked || c.carrier_ok != m.carrier_ok || c.acks_owed != m.acks_owed ||
       c.view.available != m.available || c.view.backup != m.backup ||
       c.view.smoothed_rtt != m.smoothed_rtt || c.view.min_rtt != m.min_rtt) {
     return false;
   }
-  if (p.pacing_wake != kNever && p.pacing_wake > now) return false;
-  // Past its pacer the full pick moves on to another path (and sets this one's wake).
-  if (pace(p, now) > now) return false;
-  set_pacing_wake(p, kNever);
+  // Its window and pacer, as the full pick would read them (setting its pacer wake alike).
+  const bool window_ok = sent_only ? p.recovery.can_send(cfg_.max_datagram_size) : c.window_ok;
+  bool can_send = window_ok && (p.pacing_wake == kNever || p.pacing_wake <= now);
+  if (can_send) {
+    const TimeNs t = pace(p, now);
+    set_pacing_wake(p, t > now ? t : kNever);
+    can_send = t <= now;
+  }
+  if (!can_send) {
+    // The full pick would look at the others, which are as they were when this one was picked:
+    // if none of them could send then, no entry can now and it picks nothing (Scheduler: an
+    // entry that cannot send is never picked). Pinned data narrows the entries by what is
+    // queued, so it always asks afresh.
+    if (m.others_can_send || pinned_only) return false;
+    out = nullptr;
+    return true;
+  }
   // No path has per-path work due, so with nothing to send the full pick finds nothing either.
   out = data_work_pending() ? &p : nullptr;
   return true;
@@ -693,7 +750,7 @@ bool Connection::reuse_pick(TimeNs now, Path*& out) {
 
 Connection::Path* Connection::full_pick(TimeNs now) {
   pick_memo_.path = nullptr;
-  PathView views[kMaxCidPaths];
+  PathView* views = scratch_views_;
   uint8_t index[kMaxCidPaths];
   // Refreshes every path's SchedCache, which the rest reads instead of the paths' state.
   size_t k = data_candidates(views, index, now);
@@ -748,12 +805,14 @@ Connection::Path* Connection::full_pick(TimeNs now) {
   Path* chosen = paths_[index[*pick]].get();
   if (scheduler_->keeps_pick()) {
     const SchedCache& c = chosen->sched;
+    bool others_can_send = false;
+    for (size_t i = 0; i < k; ++i) others_can_send |= i != *pick && views[i].can_send;
     pick_memo_ = {chosen,          now,
                   c.sendable,      c.unblocked,
                   c.carrier_ok,    c.acks_owed,
                   c.view.available, c.view.backup,
                   c.view.smoothed_rtt, c.view.min_rtt,
-                  only_pinned_work()};
+                  only_pinned_work(), others_can_send};
   }
   return chosen;
 }
@@ -1035,7 +1094,7 @@ void Connection::issue_cids() {
 // ---- Receiving -----------------------------------------------------------------------------------
 
 void Connection::on_datagram(uint8_t* data, size_t len, const Tuple& tuple, TimeNs now) {
-  const TouchAll touch{*this};
+  const RxTouch touch{*this};
   last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return;
   ++stats_.packets_received;
@@ -1051,6 +1110,7 @@ void Connection::on_datagram(uint8_t* data, size_t len, const Tuple& tuple, Time
       path = find_path(path_id);
     }
   }
+  if (path) rx_touch(*path);
   if (path && same_four_tuple(tuple, path->tuple)) {
     path->bytes_received += len;
     if (role_ == Role::kServer && !path->validated) {
@@ -1109,6 +1169,7 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
   const PnSpace s = space_of(h.type);
   Space& sp = space(s);
   if (s != PnSpace::kApplicationData) {
+    rx_touch_all();
     path_in = paths_[0].get();
     path_id = path_in->path_id;
   }
@@ -1152,6 +1213,7 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
         ++stats_.drop_unknown_path;
         return pkt_len;
       }
+      rx_touch_all();
       Path& np = make_path(path_id, tuple, now);
       np.phase_first_rx_pn = fresh_phase;
       np.validated = false;
@@ -1190,6 +1252,7 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
     }
   }
   Path& path = *path_in;
+  rx_touch(path);
   AckTracker& ack = ack_for(s, path);
   if (ack.is_duplicate(op.packet_number)) {
     ++stats_.drop_duplicate;
@@ -1217,6 +1280,7 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
     // RFC 9000 9.3: only the highest-numbered non-probing packet moves the path; a probe from
     // elsewhere gets its PATH_RESPONSE there and changes nothing else.
     if (from_elsewhere && largest && rx.non_probing && role_ == Role::kServer && path_open(path)) {
+      rx_touch_all();
       on_peer_address_change(path, tuple, h.dcid, now);
     } else if (!from_elsewhere && largest && !(path.rx_dcid.view() == h.dcid)) {
       path.rx_dcid = ConnectionId(h.dcid);
@@ -1294,6 +1358,7 @@ bool Connection::decrypt_short(uint8_t* pkt, size_t len, size_t pn_offset, int64
 }
 
 void Connection::roll_rx_keys(uint64_t& phase_first_rx_pn, uint64_t first_pn, TimeNs now) {
+  rx_touch_all();
   Space& sp = space(PnSpace::kApplicationData);
   app_keys_.rx_prev.aead = sp.rx.aead;
   app_keys_.rx_prev.ready = true;
@@ -1432,6 +1497,7 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
   while (rd.next(fr)) {
     if (frame_is_ack_eliciting(fr)) out.ack_eliciting = true;
     if (!frame_is_probing(fr)) out.non_probing = true;
+    if (!frame_touches_paths_singly(fr)) rx_touch_all();
     TransportError err = TransportError::NO_ERROR;
     const uint64_t ftype = frame_type_of(fr);
     if (auto* f = std::get_if<AckFrame>(&fr)) {
@@ -1719,6 +1785,7 @@ void Connection::on_ack_frame(PnSpace s, const AckFrame& f, Path& arrival, TimeN
     if (!target || !path_open(*target)) return;
   }
   Path& path = *target;
+  rx_touch(path);
   AckRange ranges[64];
   size_t n = 0;
   AckRangeIterator it = f.ranges();
@@ -1878,7 +1945,25 @@ void Connection::on_close_frame(const ConnectionCloseFrame& f, TimeNs now) {
 
 // ---- Acknowledged and lost frames ----------------------------------------------------------------
 
+namespace {
+// Sent frames whose acknowledgement or loss changes no path's scheduler inputs.
+bool frame_kind_pathless(SentFrameKind k) {
+  switch (k) {
+    case SentFrameKind::kStream: case SentFrameKind::kDatagram:
+    case SentFrameKind::kAck: case SentFrameKind::kPing:
+    case SentFrameKind::kMaxData: case SentFrameKind::kMaxStreamData:
+    case SentFrameKind::kMaxStreams: case SentFrameKind::kDataBlocked:
+    case SentFrameKind::kStreamDataBlocked: case SentFrameKind::kStreamsBlocked:
+    case SentFrameKind::kResetStream: case SentFrameKind::kStopSending:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 void Connection::on_frame_acked(PnSpace s, const SentFrame& f) {
+  if (!frame_kind_pathless(f.kind)) rx_touch_all();
   switch (f.kind) {
     case SentFrameKind::kStream:
       streams_->on_stream_frame_acked(f.a, f.b, f.len, f.fin);
@@ -1907,6 +1992,7 @@ void Connection::on_frame_acked(PnSpace s, const SentFrame& f) {
 }
 
 void Connection::on_frame_lost(PnSpace s, const SentFrame& f) {
+  if (!frame_kind_pathless(f.kind)) rx_touch_all();
   switch (f.kind) {
     case SentFrameKind::kStream:
       streams_->on_stream_frame_lost(f.a, f.b, f.len, f.fin);
@@ -2127,7 +2213,7 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
 
 // A datagram of n bytes went out on p (on_tuple: to its current 4-tuple, within the 3x budget).
 void Connection::count_sent(Path& p, size_t n, bool on_tuple) {
-  touch_path(p);
+  touch_sent(p);
   ++stats_.packets_sent;
   stats_.bytes_sent += n;
   ++p.packets_sent;
@@ -2258,7 +2344,7 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
 size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path, TimeNs now,
                                 size_t pad_to, bool cwnd_ok, bool& eliciting) {
   // What follows changes the path (recovery, ACK state) and the pending control frames.
-  touch_path(path);
+  touch_sent(path);
   ++state_gen_;
   Space& sp = space(s);
   const int si = static_cast<int>(s);
@@ -2392,6 +2478,8 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
   rec.sent_bytes = static_cast<uint32_t>(total);
   rec.ack_eliciting = eliciting;
   rec.in_flight = in_flight;
+  rec.carried_acks = static_cast<uint8_t>((wrote_ack ? SentPacket::kOwnAck : 0) |
+                                          (n_carried > 0 ? SentPacket::kOtherAcks : 0));
   if (in_flight) {
     rec.tag = log.commit();
   } else {
@@ -2773,7 +2861,7 @@ TimeNs Connection::cached_next_timeout(TimeNs now) const {
                        control_pending_cached() || streams_->has_pending_control();
   if (!control && !app_data_pending()) return t;
   // Exactly the paths pick_send_path() would offer the scheduler, pacer included.
-  PathView views[kMaxCidPaths];
+  PathView* views = scratch_views_;
   uint8_t index[kMaxCidPaths];
   const size_t k = offer_only_pinned_paths(views, index, data_candidates(views, index, now));
   if (scheduler_->would_pick({views, k})) return now;

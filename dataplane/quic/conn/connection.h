@@ -292,6 +292,9 @@ class Connection {
     uint64_t packets_sent = 0, bytes_sent = 0, packets_received = 0, bytes_received = 0;
     uint64_t stream_bytes_sent = 0, packets_lost = 0;
     TimeNs last_ack_time = kNever;
+    // Packets of the path's space at or below this are no longer acknowledged: an ACK of them
+    // was itself acknowledged (RFC 9000 13.2.4).
+    uint64_t ack_floor = 0;
   };
   // Fills up to out.size() entries, in path ID order; returns how many paths there are.
   size_t paths(std::span<PathInfo> out) const;
@@ -334,10 +337,13 @@ class Connection {
 
   // What pick_send_path() and next_timeout() read of a path, kept between packets (with several
   // paths they ran every path's view for every packet). Rebuilt only after touch_path(), which
-  // everything that changes the path's state calls (a send on it, and every received datagram,
-  // timer and API call touches all paths). Time-dependent parts (ACK age, pacer) stay fresh.
+  // everything that changes the path's state calls (a send on it, touch_sent(); a received
+  // datagram the paths it changed, RxTouch; timers and API calls all paths). Time-dependent parts
+  // (ACK age, pacer) stay fresh.
   struct SchedCache {
     bool stale = true;
+    bool rx_touched = false;  // touched by the datagram being received (RxTouch)
+    bool sent_only = false;   // stale only through touch_sent()
     bool sendable = false;    // path_sendable()
     bool unblocked = false;   // path_sendable() and not amplification_blocked(): may send now
     bool carrier_ok = false;  // path_data_ok() and not failing: carrier_path() prefers it
@@ -502,7 +508,7 @@ class Connection {
   Path* pick_send_path(TimeNs now);
   // pick_send_path() in full: views, pacer, per-path work, the scheduler.
   Path* full_pick(TimeNs now);
-  // True when PickMemo still holds: `out` is then its path, or null with nothing to send.
+  // True when PickMemo still holds: `out` is then its path, or null when nothing can be sent.
   bool reuse_pick(TimeNs now, Path*& out);
   void set_pacing_wake(Path& p, TimeNs t) {
     if (p.pacing_wake == t) return;
@@ -525,6 +531,17 @@ class Connection {
   void refresh_sched(const Path& p) const;
   // Something the path's SchedCache reads changed (see SchedCache).
   void touch_path(const Path& p) const {
+    p.sched.sent_only = false;
+    mark_stale(p);
+  }
+  // A packet built and sent on p, and nothing else, since its SchedCache was built: p's window,
+  // pacer, timers and owed ACKs and frames moved; its flags, RTT and status did not, and what
+  // makes it urgent only went (reuse_pick relies on it rather than rebuild the cache).
+  void touch_sent(const Path& p) const {
+    if (!p.sched.stale) p.sched.sent_only = true;
+    mark_stale(p);
+  }
+  void mark_stale(const Path& p) const {
     p.sched.stale = true;
     p.sched.pace_now = kNever;
     ++sched_gen_;
@@ -541,6 +558,20 @@ class Connection {
       if (armed) c.touch_all_paths();
     }
   };
+  // A received datagram touches only what it changed: the path it came on, the paths its ACKs
+  // acknowledge (and whose ACKs the acknowledged packets carried). Anything rarer than ACK,
+  // STREAM, DATAGRAM, flow credit, PADDING and PING, any packet but a 1-RTT one, and any change
+  // of connection state touch every path (rx_touch_all()). Before the handshake is confirmed,
+  // and with one path, every datagram touches all.
+  void rx_touch(const Path& p) const { p.sched.rx_touched = true; }
+  void rx_touch_all() { rx_touch_all_ = true; }
+  struct RxTouch {
+    Connection& c;
+    ConnState state;
+    explicit RxTouch(Connection& conn);
+    ~RxTouch();
+  };
+  bool rx_touch_all_ = false;
   // recovery.next_send_time(now), remembered per path for this `now` while the path is unchanged
   // (pick_send_path asks it for every path, build_datagram again for the one it builds on).
   TimeNs pace(Path& p, TimeNs now);
@@ -698,9 +729,11 @@ class Connection {
   // A data pick of a keeps_pick() scheduler (Scheduler::keeps_pick), reused by the following
   // packets of the same burst: same `now`, no other path touched since (touch_path() forgets it,
   // and so do touch_all_paths(), a new or dropped path, a new scheduler), and the picked path,
-  // refreshed after each send on it, still offered with the flags and RTT it had, not urgent, with
-  // window and pacing room. Then every view the scheduler saw is as it was but that path's
-  // bytes in flight, and full_pick() would choose the same.
+  // touched only by its own sends since (touch_sent), still offered with the flags and RTT it had,
+  // not urgent, with window and pacing room. Then every view the scheduler saw is as it was but
+  // that path's bytes in flight, and full_pick() would choose the same. Once that path's window
+  // or pacer says no, and no other entry could send when it was picked, full_pick() would find
+  // nothing.
   struct PickMemo {
     const Path* path = nullptr;  // null: nothing to reuse
     TimeNs now = 0;
@@ -709,8 +742,12 @@ class Connection {
     DurationNs smoothed_rtt = 0;
     DurationNs min_rtt = 0;
     bool pinned_only = false;  // only_pinned_work() when picked
+    bool others_can_send = false;  // another entry could send too when picked
   };
   mutable PickMemo pick_memo_;
+  // The scheduler's entries, built for each pick (a member: an array of them on the stack was
+  // default-initialised on every call).
+  mutable PathView scratch_views_[kMaxCidPaths];
   // Bumped by whatever next_timeout() reads of the paths: touch_path(), a pacer wake set, a
   // packet built. The last next_timeout() answer holds while it is unchanged (see next_timeout).
   mutable uint64_t sched_gen_ = 0;

@@ -73,7 +73,8 @@ class Scheduler {
   virtual SchedulerKind kind() const = 0;
   const char* name() const { return to_string(kind()); }
   // The index into `paths` for the next packet with application data; nullopt: none now. Every
-  // entry passed is alive; a scheduler takes backup entries only when no available one is there.
+  // entry passed is alive; a scheduler takes backup entries only when no available one is there,
+  // and never an entry whose can_send is false (the connection relies on it).
   virtual std::optional<size_t> pick_path(std::span<const PathView> paths) = 0;
   // Whether pick_path would pick a path now, without changing any state (the connection's
   // timer asks this; it must agree with pick_path or the connection would wake for nothing).

@@ -19,7 +19,10 @@ class Pacer {
   // Rate in bytes per second; 0 turns pacing off. A changed rate drops the carried remainder.
   void set_rate(uint64_t bytes_per_second);
   uint64_t rate() const { return rate_; }
-  void set_burst(uint64_t burst_bytes) { burst_bytes_ = burst_bytes; }
+  void set_burst(uint64_t burst_bytes) {
+    burst_bytes_ = burst_bytes;
+    credit_ = duration_of(burst_bytes_);
+  }
   uint64_t burst() const { return burst_bytes_; }
 
   // Earliest time a packet of `bytes` may be sent (now when it may go at once).
@@ -34,6 +37,7 @@ class Pacer {
   uint64_t burst_bytes_;
   TimeNs next_free_ = 0;  // when everything sent so far has left at our rate
   uint64_t remainder_ = 0;  // carried (bytes * 1e9) mod rate
+  DurationNs credit_ = 0;   // duration_of(burst_bytes_) at rate_: asked for every packet
 };
 
 }  // namespace camp::quic

@@ -17,6 +17,11 @@ struct SentPacket {
   // Sent before the path's congestion state was reset for a new peer address (RFC 9000 9.4): its
   // outcome reaches the connection but not the new congestion controller or RTT estimate.
   bool prior_path = false;
+  // The ACK frames it carried: only their acknowledgement tells an ACK tracker anything (RFC
+  // 9000 13.2.4), so only those trackers are asked. kOwnAck: its own space's; kOtherAcks: other
+  // paths' spaces' (multipath PATH_ACKs of paths that could not send).
+  static constexpr uint8_t kOwnAck = 1, kOtherAcks = 2;
+  uint8_t carried_acks = 0;
   // Opaque to recovery: the connection encodes what the packet carried (stream/datagram/object
   // owner) so acked/lost events can be routed back without a lookup table here.
   uint64_t tag = 0;
