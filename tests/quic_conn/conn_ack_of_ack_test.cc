@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "tests/quic_conn/conn_harness.h"
@@ -143,24 +144,24 @@ void run_one_path(const LinkConfig& link, uint64_t bytes, OnePathRun& out) {
   ASSERT_TRUE(h.sim.run_until([&] { return up.echoed >= bytes / 2; }, 30 * kSecond));
   Connection* s = h.server_conn();
   ASSERT_NE(s, nullptr);
-  out.c_mid = paths_of(*c);
-  out.s_mid = paths_of(*s);
-  ASSERT_EQ(out.c_mid.size(), 1u);
-  ASSERT_EQ(out.s_mid.size(), 1u);
-  expect_floor(out.c_mid[0], out.s_mid[0], "client, mid-transfer");
-  expect_floor(out.s_mid[0], out.c_mid[0], "server, mid-transfer");
+  // Both sides' one path, each floor checked against what the other side sent.
+  auto snapshot = [&](std::vector<Connection::PathInfo>& cv, std::vector<Connection::PathInfo>& sv,
+                      const char* when) {
+    cv = paths_of(*c);
+    sv = paths_of(*s);
+    ASSERT_EQ(cv.size(), 1u);
+    ASSERT_EQ(sv.size(), 1u);
+    expect_floor(cv[0], sv[0], (std::string("client") + when).c_str());
+    expect_floor(sv[0], cv[0], (std::string("server") + when).c_str());
+  };
+  snapshot(out.c_mid, out.s_mid, ", mid-transfer");
 
   ASSERT_TRUE(h.sim.run_until([&] { return up.echo_fin; }, 30 * kSecond));
   EXPECT_EQ(up.sent, bytes);
   EXPECT_EQ(up.echoed, bytes);
   EXPECT_EQ(up.corrupt, 0u);
   EXPECT_EQ(echo.echoed, bytes);
-  out.c_end = paths_of(*c);
-  out.s_end = paths_of(*s);
-  ASSERT_EQ(out.c_end.size(), 1u);
-  ASSERT_EQ(out.s_end.size(), 1u);
-  expect_floor(out.c_end[0], out.s_end[0], "client");
-  expect_floor(out.s_end[0], out.c_end[0], "server");
+  snapshot(out.c_end, out.s_end, "");
   out.lost = c->stats().packets_lost + s->stats().packets_lost;
 }
 
