@@ -199,17 +199,21 @@ size_t AckTracker::write_ack(uint8_t* buf, size_t cap, TimeNs now, uint64_t ack_
   return written;
 }
 
-void AckTracker::on_ack_sent(TimeNs now, uint64_t our_packet_number, uint64_t sender_path) {
+std::optional<uint64_t> AckTracker::on_ack_sent(TimeNs now, uint64_t our_packet_number,
+                                                uint64_t sender_path, bool remember) {
   unacked_any_ = false;
   unacked_eliciting_ = 0;
   immediate_ = false;
   last_ack_sent_time_ = now;
-  if (!written_) return;
+  if (!written_) return std::nullopt;
   written_ = false;
   has_largest_acked_ = true;
   largest_acked_ = written_largest_;
-  records_[next_record_] = {our_packet_number, sender_path, written_largest_, true};
-  next_record_ = (next_record_ + 1) % kAckRecords;
+  if (remember) {
+    records_[next_record_] = {our_packet_number, sender_path, written_largest_, true};
+    next_record_ = (next_record_ + 1) % kAckRecords;
+  }
+  return written_largest_;
 }
 
 void AckTracker::on_our_ack_acknowledged(uint64_t largest) {

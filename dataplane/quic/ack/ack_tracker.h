@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "dataplane/quic/recovery/types.h"  // TimeNs, DurationNs, kMillisecond, kNever
 #include "dataplane/quic/wire/frames.h"        // AckRange, EcnCounts, AckFrequencyFrame
@@ -82,7 +83,13 @@ class AckTracker {
   // sender_path is the path ID whose packet number space our_packet_number belongs to: with
   // multipath a PATH_ACK for this space may ride in a packet of any path (multipath-21 3.4.3),
   // and packet numbers repeat across paths, so the record is keyed by both.
-  void on_ack_sent(TimeNs now, uint64_t our_packet_number, uint64_t sender_path = 0);
+  // Returns the frame's Largest Acknowledged (none when no frame was written). remember: keep a
+  // record for on_ack_packet_acked(); a caller that keeps the value with its sent packet (the
+  // connection, for ACKs of the packet's own space: SentPacket::ack_largest) passes false and
+  // calls on_our_ack_acknowledged() itself, so no record is ever overwritten before its
+  // acknowledgement comes back.
+  std::optional<uint64_t> on_ack_sent(TimeNs now, uint64_t our_packet_number,
+                                      uint64_t sender_path = 0, bool remember = true);
 
   // The peer acknowledged a packet of ours that carried an ACK whose Largest Acknowledged was
   // largest: stop acknowledging packets <= largest (RFC 9000 13.2.4); they join the floor.

@@ -79,14 +79,11 @@ class Connection::RecoveryEvents final : public RecoveryObserver {
   void on_packet_acked(PnSpace space, const SentPacket& pkt) override {
     ++c_.stats_.packets_acked;
     c_.log_for(space, p_).settle(pkt.tag, [&](const SentFrame& f) { c_.on_frame_acked(space, f); });
-    if (space != PnSpace::kApplicationData) {
-      if (pkt.carried_acks) c_.ack_for(space, p_).on_ack_packet_acked(pkt.packet_number);
-      return;
-    }
-    if ((pkt.carried_acks & SentPacket::kOwnAck) &&
-        p_.app_ack.on_ack_packet_acked(pkt.packet_number, p_.path_id)) {
+    if (pkt.carried_acks & SentPacket::kOwnAck) {
+      c_.ack_for(space, p_).on_our_ack_acknowledged(pkt.ack_largest);
       c_.rx_touch(p_);
     }
+    if (space != PnSpace::kApplicationData) return;
     // PATH_ACKs of other paths' spaces (of paths that could not send); a path whose ACKs never
     // went elsewhere has no record of this packet.
     for (size_t i = 0; (pkt.carried_acks & SentPacket::kOtherAcks) && i < c_.paths_.size(); ++i) {
@@ -2466,7 +2463,10 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
     return 0;
   }
   ++next_pn;
-  if (wrote_ack) ack.on_ack_sent(now, pn, path.path_id);
+  // The own space's ACK is remembered by the packet (SentPacket::ack_largest), other paths'
+  // PATH_ACKs by their trackers.
+  const std::optional<uint64_t> ack_largest =
+      wrote_ack ? ack.on_ack_sent(now, pn, path.path_id, false) : std::nullopt;
   for (size_t i = 0; i < n_carried; ++i) carried[i]->app_ack.on_ack_sent(now, pn, path.path_id);
   const bool in_flight = eliciting || padded;
   // Every packet goes to recovery, ACK-only ones too: it must know the largest packet number
@@ -2478,8 +2478,9 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
   rec.sent_bytes = static_cast<uint32_t>(total);
   rec.ack_eliciting = eliciting;
   rec.in_flight = in_flight;
-  rec.carried_acks = static_cast<uint8_t>((wrote_ack ? SentPacket::kOwnAck : 0) |
+  rec.carried_acks = static_cast<uint8_t>((ack_largest ? SentPacket::kOwnAck : 0) |
                                           (n_carried > 0 ? SentPacket::kOtherAcks : 0));
+  rec.ack_largest = ack_largest.value_or(0);
   if (in_flight) {
     rec.tag = log.commit();
   } else {

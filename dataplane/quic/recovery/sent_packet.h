@@ -22,6 +22,8 @@ struct SentPacket {
   // paths' spaces' (multipath PATH_ACKs of paths that could not send).
   static constexpr uint8_t kOwnAck = 1, kOtherAcks = 2;
   uint8_t carried_acks = 0;
+  // With kOwnAck: that ACK's Largest Acknowledged, so its acknowledgement needs no lookup.
+  uint64_t ack_largest = 0;
   // Opaque to recovery: the connection encodes what the packet carried (stream/datagram/object
   // owner) so acked/lost events can be routed back without a lookup table here.
   uint64_t tag = 0;
