@@ -499,5 +499,68 @@ TEST(CidManager, NextSequenceForCidsBlocked) {
   EXPECT_EQ(m.local_next_sequence(3), 1u);
 }
 
+
+std::vector<StatelessResetToken> reset_tokens_of(const CidManager& m) {
+  std::vector<StatelessResetToken> v(kMaxPeerResetTokens);
+  v.resize(m.peer_reset_tokens(v));
+  return v;
+}
+
+// The endpoint's reset-token index re-reads a connection's tokens only when the generation
+// moved: every change to the tokens peer_reset_tokens() lists (exactly those is_stateless_reset
+// accepts) must move it. Random operations on two paths, the list compared after each.
+TEST(CidManager, ResetTokenGenerationMovesWithEveryChange) {
+  CidManager m = with_limit(4);
+  m.set_peer_max_path_id(1);
+  StatelessResetToken t0;
+  t0.fill(0xa5);
+  m.set_initial_peer_cid(cid_of(1), nullptr);
+  uint64_t seq[2] = {1, 0};
+  uint32_t rng = 12345;
+  auto next = [&] { return rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff; };
+  std::vector<StatelessResetToken> before = reset_tokens_of(m);
+  uint64_t gen = m.peer_reset_tokens_gen();
+  size_t changes = 0;
+  for (int step = 0; step < 3000; ++step) {
+    const uint64_t path = next() & 1;
+    switch (next() % 6) {
+      case 0: {
+        PeerFrame f = peer_frame(seq[path], 0, path, true, static_cast<uint8_t>(step));
+        if (deliver(m, f).error == TransportError::NO_ERROR) ++seq[path];
+        break;
+      }
+      case 1: m.pick_fresh_peer_cid(path); break;
+      case 2:
+        if (const PeerCid* p = m.find_peer(path, seq[path] ? seq[path] - 1 : 0)) {
+          m.retire_peer_cid(path, p->sequence);
+        }
+        break;
+      case 3: m.set_initial_peer_reset_token(t0); break;
+      case 4: {
+        PeerFrame f = peer_frame(seq[path], seq[path], path, true, static_cast<uint8_t>(step));
+        if (deliver(m, f).error == TransportError::NO_ERROR) ++seq[path];
+        break;
+      }
+      default:
+        while (m.next_retire_to_send(true)) {}
+        break;
+    }
+    const std::vector<StatelessResetToken> after = reset_tokens_of(m);
+    if (after != before) {
+      ++changes;
+      ASSERT_NE(m.peer_reset_tokens_gen(), gen) << "step " << step;
+    }
+    for (const StatelessResetToken& t : after) EXPECT_TRUE(m.is_stateless_reset(t.data()));
+    before = after;
+    gen = m.peer_reset_tokens_gen();
+  }
+  EXPECT_GT(changes, 10u);  // 15 with this seed: the operations did reach the tokens
+  // Abandoning a path drops its tokens, and moves the generation.
+  m.retire_peer_path(1);
+  const std::vector<StatelessResetToken> after = reset_tokens_of(m);
+  for (const StatelessResetToken& t : after) EXPECT_TRUE(m.is_stateless_reset(t.data()));
+  if (after != before) EXPECT_NE(m.peer_reset_tokens_gen(), gen);
+}
+
 }  // namespace
 }  // namespace camp::quic

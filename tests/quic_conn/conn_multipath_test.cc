@@ -194,6 +194,16 @@ TEST(QuicConnMultipath, BackupPathCarriesNothingUntilNeeded) {
 
 // The client abandons its second path mid-transfer: PATH_ABANDON both ways (on the other path),
 // the data goes on, and 3 PTO later neither side holds the path; its ID is never used again.
+// The client endpoint's index of the server's stateless reset tokens holds exactly the tokens
+// of the CIDs c uses (RFC 9000 10.3.1), each pointing at c.
+void expect_reset_index(const QuicEndpoint& ep, const Connection& c, size_t want) {
+  StatelessResetToken tokens[kMaxPeerResetTokens];
+  const size_t n = c.peer_reset_tokens(tokens);
+  EXPECT_EQ(n, want);
+  EXPECT_EQ(ep.reset_tokens_indexed(), n);
+  for (size_t i = 0; i < n; ++i) EXPECT_EQ(ep.reset_token_owner(tokens[i]), &c) << i;
+}
+
 TEST(QuicConnMultipath, AbandonPathMidTransfer) {
   const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
   TwoPaths t(12 << 20, l, l);
@@ -202,6 +212,7 @@ TEST(QuicConnMultipath, AbandonPathMidTransfer) {
   ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
   ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.received >= (3u << 20); },
                                 10 * kSecond));
+  expect_reset_index(*t.h.client, *c, 2);  // one CID in use on each path
   EXPECT_TRUE(c->abandon_path(0, path_abandon_error::kApplicationAbandonPath, t.h.sim.now()));
   EXPECT_FALSE(c->abandon_path(1, 0, t.h.sim.now()));  // the last open path stays
   EXPECT_FALSE(c->abandon_path(0, 0, t.h.sim.now()));  // already abandoned
@@ -219,6 +230,7 @@ TEST(QuicConnMultipath, AbandonPathMidTransfer) {
   t.h.sim.run_for(1 * kSecond);
   ASSERT_EQ(paths_of(*c).size(), 1u);
   EXPECT_EQ(paths_of(*c)[0].path_id, 1u);
+  expect_reset_index(*t.h.client, *c, 1);  // path 0's CIDs retired with it
   ASSERT_EQ(paths_of(*s).size(), 1u);
   EXPECT_EQ(paths_of(*s)[0].path_id, 1u);
   EXPECT_FALSE(c->closed());
@@ -233,6 +245,7 @@ TEST(QuicConnMultipath, AbandonPathMidTransfer) {
     const auto v = paths_of(*c);
     return v.size() == 2 && v[1].path_id == 2 && v[1].validated;
   }, t.h.sim.now() + 5 * kSecond));
+  expect_reset_index(*t.h.client, *c, 2);
 }
 
 // The server allows path IDs up to 1. A second extra path is refused (PATHS_BLOCKED); once path

@@ -30,6 +30,7 @@ CidManager::Path* CidManager::open_path(uint64_t path_id) {
       p = Path{};
       p.open = true;
       p.id = path_id;
+      ++peer_gen_;
       return &p;
     }
   }
@@ -188,7 +189,10 @@ bool CidManager::queue_retire(Path& p, uint64_t seq) {
   return true;
 }
 
-void CidManager::remove_peer(Path& p, size_t index) { p.peer[index] = p.peer[--p.peer_count]; }
+void CidManager::remove_peer(Path& p, size_t index) {
+  p.peer[index] = p.peer[--p.peer_count];
+  ++peer_gen_;
+}
 
 void CidManager::set_initial_peer_cid(const ConnectionId& cid, const StatelessResetToken* token) {
   Path* p = open_path(0);
@@ -199,6 +203,7 @@ void CidManager::set_initial_peer_cid(const ConnectionId& cid, const StatelessRe
   e.has_token = token != nullptr;
   if (token) e.token = *token;
   e.in_use = true;
+  ++peer_gen_;
   mark_seen(*p, 0);
 }
 
@@ -209,6 +214,7 @@ void CidManager::set_initial_peer_reset_token(const StatelessResetToken& token) 
     if (p->peer[i].sequence == 0) {
       p->peer[i].token = token;
       p->peer[i].has_token = true;
+      ++peer_gen_;
     }
   }
 }
@@ -311,7 +317,10 @@ const PeerCid* CidManager::pick_fresh_peer_cid(uint64_t path_id) {
     PeerCid& e = p->peer[i];
     if (!e.in_use && (!best || e.sequence < best->sequence)) best = &e;
   }
-  if (best) best->in_use = true;
+  if (best) {
+    best->in_use = true;
+    ++peer_gen_;
+  }
   return best;
 }
 
@@ -337,6 +346,7 @@ size_t CidManager::retire_peer_path(uint64_t path_id) {
   }
   const size_t n = p->peer_count;
   p->peer_count = 0;
+  ++peer_gen_;
   p->retire_count = 0;
   p->abandoned = true;
   return n;
@@ -380,6 +390,19 @@ bool CidManager::is_stateless_reset(const uint8_t* token) const {
     }
   }
   return match;
+}
+
+size_t CidManager::peer_reset_tokens(std::span<StatelessResetToken> out) const {
+  // Exactly the entries is_stateless_reset() reads.
+  size_t n = 0;
+  for (const Path& p : paths_) {
+    if (!p.open) continue;
+    for (size_t i = 0; i < p.peer_count && n < out.size(); ++i) {
+      const PeerCid& e = p.peer[i];
+      if (e.in_use && e.has_token) out[n++] = e.token;
+    }
+  }
+  return n;
 }
 
 size_t CidManager::peer_count(uint64_t path_id) const {

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "dataplane/quic/cid/stateless_reset.h"
 #include "dataplane/quic/wire/byte_view.h"
@@ -22,6 +23,8 @@ namespace camp::quic {
 
 inline constexpr size_t kMaxCidPaths = 8;     // path IDs with CIDs at once
 inline constexpr size_t kMaxActiveCids = 8;   // per path, either direction
+// Tokens of the peer's CIDs in use, at most (CidManager::peer_reset_tokens).
+inline constexpr size_t kMaxPeerResetTokens = kMaxCidPaths * kMaxActiveCids;
 inline constexpr size_t kMaxPendingRetires = 2 * kMaxActiveCids;  // per path (RFC 9000 5.1.2)
 
 struct CidManagerConfig {
@@ -112,6 +115,11 @@ class CidManager {
   // Stateless reset detection: compares in constant time with the tokens of CIDs in use only
   // (RFC 9000 10.3.1).
   bool is_stateless_reset(const uint8_t* token) const;
+  // The tokens is_stateless_reset() compares with (at most kMaxPeerResetTokens), for an index
+  // that finds the connection a Stateless Reset belongs to; the generation changes whenever that
+  // set may have changed.
+  size_t peer_reset_tokens(std::span<StatelessResetToken> out) const;
+  uint64_t peer_reset_tokens_gen() const { return peer_gen_; }
   size_t peer_count(uint64_t path_id) const;
   // The sequence number we expect the peer's next CID on `path_id` to carry (PATH_CIDS_BLOCKED).
   uint64_t peer_next_sequence(uint64_t path_id) const;
@@ -142,6 +150,7 @@ class CidManager {
       n = p->local_count;
       for (size_t i = 0; i < n; ++i) f(p->local[i]);
       *p = Path{};
+      ++peer_gen_;
     }
     mark_closed(path_id);
     return n;
@@ -197,6 +206,7 @@ class CidManager {
   uint64_t peer_limit_ = 2;  // RFC 9000 18.2 default
   uint64_t local_max_path_id_ = 0;
   uint64_t peer_max_path_id_ = 0;
+  uint64_t peer_gen_ = 0;  // bumped by every change to the peer CIDs in use or their tokens
   std::array<Path, kMaxCidPaths> paths_{};
   // Path IDs closed for good (multipath-21 3.4: MUST NOT be reused): every ID below closed_floor_
   // that has no Path, and closed_floor_ + i for bit i of closed_bits_. The floor moves up past a

@@ -222,6 +222,13 @@ class Connection {
   // A datagram whose DCID routes to no connection: true (and the connection is closed) when it
   // ends with this connection's peer's stateless reset token (RFC 9000 10.3.1).
   bool on_unroutable_datagram(const uint8_t* data, size_t len, TimeNs now);
+  // The peer's stateless reset tokens that on_unroutable_datagram() accepts, and a generation
+  // that changes whenever they may have: the endpoint indexes them so that a datagram no CID
+  // routes is checked by the one connection whose token it ends with, not by all of them.
+  size_t peer_reset_tokens(std::span<StatelessResetToken> out) const {
+    return cids_ ? cids_->peer_reset_tokens(out) : 0;
+  }
+  uint64_t peer_reset_tokens_gen() const { return cids_ ? cids_->peer_reset_tokens_gen() : 0; }
   // Drops the connection at once, silently (a server's first Initial that did not decrypt).
   void abandon(TimeNs now);
 

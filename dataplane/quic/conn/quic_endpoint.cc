@@ -29,7 +29,11 @@ size_t cids_per_connection(const QuicEndpointConfig& cfg) {
 QuicEndpoint::QuicEndpoint(const QuicEndpointConfig& cfg, const TlsContext& tls, QuicApp* app)
     : cfg_(cfg), tls_(tls), app_(app), codec_(cfg.cid), tokens_(imb_),
       table_(std::max<size_t>(1, cfg.max_connections) * cids_per_connection(cfg),
-             cfg.seed ? cfg.seed : 0x9e3779b97f4a7c15ULL) {
+             cfg.seed ? cfg.seed : 0x9e3779b97f4a7c15ULL),
+      // Two CIDs in use per path (one more while a migration retires the old).
+      reset_index_(std::max<size_t>(1, cfg.max_connections) * cids_per_connection(cfg) /
+                       kMaxActiveCids,
+                   (cfg.seed ? cfg.seed : 0x9e3779b97f4a7c15ULL) ^ 0x5bd1e9955bd1e995ULL) {
   if (!imb_.ok()) {
     error_ = "intel-ipsec-mb manager could not be created";
     return;
@@ -86,6 +90,9 @@ std::optional<uint32_t> QuicEndpoint::new_slot() {
   const uint64_t id = (next_conn_id_++ << 32) | h;
   slots_[h].conn = std::make_unique<Connection>(id, shared, *this);
   slots_[h].cids.clear();
+  slots_[h].reset_tokens.clear();
+  slots_[h].reset_gen = UINT64_MAX;
+  slots_[h].reset_missing = 0;
   live_.push_back(h);
   return h;
 }
@@ -209,6 +216,7 @@ void QuicEndpoint::on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, Wor
     const uint64_t undecryptable = cs.drop_decrypt + cs.drop_no_keys;
     const uint64_t duplicate = cs.drop_duplicate;
     c.on_datagram(data, d.len, d.tuple, now);
+    sync_reset_tokens(*found);
     touch(*found);
     if (cs.drop_decrypt + cs.drop_no_keys > undecryptable) {
       stats.drop(DropReason::quic_undecryptable, cs.drop_decrypt + cs.drop_no_keys - undecryptable);
@@ -217,11 +225,7 @@ void QuicEndpoint::on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, Wor
     return;
   }
   if (h.type == PacketType::kOneRtt) {
-    // A peer's Stateless Reset carries an unpredictable DCID: it reaches no connection by
-    // routing, so each one checks its peer's reset tokens (RFC 9000 10.3.1).
-    for (uint32_t l : live_) {
-      if (slots_[l].conn->on_unroutable_datagram(d.data, d.len, now)) return;
-    }
+    if (stateless_reset_for_us(d, now)) return;
     stats.drop(DropReason::quic_unknown_connection);
     send_stateless_reset(h.dcid, d, tx);
     return;
@@ -364,19 +368,70 @@ void QuicEndpoint::send_stateless_reset(ByteView dcid, const RxDatagram& d, TxBa
 void QuicEndpoint::service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& stats) {
   Connection& c = *slots_[h].conn;
   ++counters_.serviced;
+  // Timers, the application and control commands may have changed the peer's CIDs in use.
   if (app_ && c.take_app_wakeup() && !c.closed()) app_->on_connection_progress(c, now);
   while (!c.closed()) {
     TxSlot* s = tx.acquire();
-    if (!s) return;
+    if (!s) break;
     const size_t n = c.send(s->data, s->cap, &s->tuple, now);
-    if (n == 0) return;
+    if (n == 0) break;
     s->len = static_cast<uint16_t>(n);
     tx.commit();
   }
+  sync_reset_tokens(h);
+}
+
+void QuicEndpoint::sync_reset_tokens(uint32_t h, bool gone) {
+  Slot& s = slots_[h];
+  const uint64_t gen = gone ? UINT64_MAX : s.conn->peer_reset_tokens_gen();
+  if (gen == s.reset_gen) return;
+  s.reset_gen = gen;
+  for (const StatelessResetToken& t : s.reset_tokens) {
+    const ByteView key(t.data(), t.size());
+    if (reset_index_.find(key) == h) reset_index_.erase(key);
+  }
+  s.reset_tokens.clear();
+  reset_index_missing_ -= s.reset_missing;
+  s.reset_missing = 0;
+  if (gone) return;
+  StatelessResetToken tokens[kMaxPeerResetTokens];
+  const size_t n = s.conn->peer_reset_tokens(tokens);
+  for (size_t i = 0; i < n; ++i) {
+    const ByteView key(tokens[i].data(), tokens[i].size());
+    if (reset_index_.insert(key, h) == CidTableError::kOk) {
+      s.reset_tokens.push_back(tokens[i]);
+    } else if (reset_index_.find(key) != h) {
+      ++s.reset_missing;  // no room, or another connection's peer sent the same token
+    }
+  }
+  reset_index_missing_ += s.reset_missing;
+}
+
+const Connection* QuicEndpoint::reset_token_owner(const StatelessResetToken& token) const {
+  const std::optional<ConnectionHandle> h = reset_index_.find(ByteView(token.data(), token.size()));
+  return h ? slots_[*h].conn.get() : nullptr;
+}
+
+bool QuicEndpoint::stateless_reset_for_us(const RxDatagram& d, TimeNs now) {
+  // A peer's Stateless Reset carries an unpredictable DCID: it reaches no connection by routing
+  // (RFC 9000 10.3.1). Its last 16 bytes find the connection whose token they may be; that
+  // connection compares in constant time with the tokens of the CIDs it uses.
+  if (d.len < kMinStatelessReset) return false;
+  const ByteView tail(d.data + d.len - kStatelessResetTokenLength, kStatelessResetTokenLength);
+  if (const std::optional<ConnectionHandle> h = reset_index_.find(tail);
+      h && slots_[*h].conn && slots_[*h].conn->on_unroutable_datagram(d.data, d.len, now)) {
+    return true;
+  }
+  if (reset_index_missing_ == 0) return false;
+  for (uint32_t l : live_) {
+    if (slots_[l].conn->on_unroutable_datagram(d.data, d.len, now)) return true;
+  }
+  return false;
 }
 
 void QuicEndpoint::reap_silently(uint32_t h) {
   Slot& s = slots_[h];
+  sync_reset_tokens(h, true);
   for (const ConnectionId& cid : s.cids) table_.erase(cid.view());
   s.cids.clear();
   s.conn.reset();
@@ -397,6 +452,7 @@ void QuicEndpoint::reap(TimeNs now) {
     }
     if (app_) app_->on_connection_closed(*s.conn);
     counters_.key_updates += s.conn->stats().key_updates;
+    sync_reset_tokens(live_[i], true);
     for (const ConnectionId& cid : s.cids) table_.erase(cid.view());
     s.cids.clear();
     s.conn.reset();

@@ -110,6 +110,10 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
     uint64_t serviced = 0;
   };
   const Counters& counters() const { return counters_; }
+  // The connection a Stateless Reset ending with `token` is checked by (null: none), and how many
+  // peer tokens are indexed: for tests and diagnostics.
+  const Connection* reset_token_owner(const StatelessResetToken& token) const;
+  size_t reset_tokens_indexed() const { return reset_index_.size(); }
 
   // Connection::CidRegistry: connections announce the CIDs that route to them.
   bool add_cid(Connection& c, ByteView cid) override;
@@ -120,9 +124,20 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
     std::unique_ptr<Connection> conn;
     std::vector<ConnectionId> cids;  // registered in table_, removed at close
     bool touched = false;            // in touched_
+    // The peer's stateless reset tokens this slot holds in reset_index_, as of the connection's
+    // peer_reset_tokens_gen() reset_gen.
+    std::vector<StatelessResetToken> reset_tokens;
+    uint64_t reset_gen = UINT64_MAX;
+    size_t reset_missing = 0;  // its tokens not in reset_index_ (counted in reset_index_missing_)
   };
   // A datagram of this burst reached connection h: it is serviced after the burst.
   void touch(uint32_t h);
+  // Brings reset_index_ up to date with connection h's peer tokens (when they changed), or
+  // drops them all (gone: the connection is being freed).
+  void sync_reset_tokens(uint32_t h, bool gone = false);
+  // The live connection whose peer's stateless reset token a datagram that routes nowhere ends
+  // with, checked by that connection (RFC 9000 10.3.1): true when it was one.
+  bool stateless_reset_for_us(const RxDatagram& d, TimeNs now);
 
   void on_datagram(const RxDatagram& d, TimeNs now, TxBatch& tx, WorkerStats& stats);
   void accept_initial(const PacketHeader& h, const RxDatagram& d, TimeNs now, TxBatch& tx,
@@ -150,6 +165,11 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   TokenCodec tokens_;
   RetryIntegrity retry_;
   CidTable table_;
+  // Peer stateless reset token -> connection: a datagram no CID routes costs one lookup, not a
+  // check by every connection. While some token found no room (a full index, or one two peers
+  // both sent) reset_index_missing_ is above 0, and then every connection checks, as before.
+  CidTable reset_index_;
+  uint64_t reset_index_missing_ = 0;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> live_;
