@@ -165,6 +165,17 @@ void run_one_path(const LinkConfig& link, uint64_t bytes, OnePathRun& out) {
   out.lost = c->stats().packets_lost + s->stats().packets_lost;
 }
 
+// A lossless link (nothing was given up on, so nothing but an ACK of ACK raised a floor): each
+// side's floor rose through the second half of the transfer and ended at least half of what the
+// other side sent.
+void expect_floor_followed(const OnePathRun& r) {
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_GT(r.c_end[0].ack_floor, r.c_mid[0].ack_floor);
+  EXPECT_GT(r.s_end[0].ack_floor, r.s_mid[0].ack_floor);
+  EXPECT_GE(r.c_end[0].ack_floor, r.s_end[0].packets_sent / 2);
+  EXPECT_GE(r.s_end[0].ack_floor, r.c_end[0].packets_sent / 2);
+}
+
 // One path at 100 Mbit/s, both directions busy: on each side the floor of path 0 rises, and the
 // echo arrives intact (pruned ranges never dropped a packet still owed an acknowledgement:
 // anything lost that way would stall the transfer). Nearly every packet carries an ACK here and
@@ -175,12 +186,7 @@ TEST(QuicConnAckOfAck, FloorsRiseOnBothSidesOfOnePath) {
   OnePathRun r;
   run_one_path(LinkConfig{}, 3 << 20, r);
   if (HasFatalFailure()) return;
-  // A lossless link: nothing was given up on, so nothing but an ACK of ACK raised the floor.
-  EXPECT_EQ(r.lost, 0u);
-  EXPECT_GT(r.c_end[0].ack_floor, r.c_mid[0].ack_floor);
-  EXPECT_GT(r.s_end[0].ack_floor, r.s_mid[0].ack_floor);
-  EXPECT_GE(r.c_end[0].ack_floor, r.s_end[0].packets_sent / 2);
-  EXPECT_GE(r.s_end[0].ack_floor, r.c_end[0].packets_sent / 2);
+  expect_floor_followed(r);
 }
 
 // At 1 Mbit/s a few packets are in flight per round trip: the floor follows the traffic,
@@ -192,11 +198,7 @@ TEST(QuicConnAckOfAck, FloorFollowsTheTrafficWithFewAcksInFlight) {
   OnePathRun r;
   run_one_path(link, 200'000, r);
   if (HasFatalFailure()) return;
-  EXPECT_EQ(r.lost, 0u);
-  EXPECT_GT(r.c_end[0].ack_floor, r.c_mid[0].ack_floor);
-  EXPECT_GT(r.s_end[0].ack_floor, r.s_mid[0].ack_floor);
-  EXPECT_GE(r.c_end[0].ack_floor, r.s_end[0].packets_sent / 2);
-  EXPECT_GE(r.s_end[0].ack_floor, r.c_end[0].packets_sent / 2);
+  expect_floor_followed(r);
 }
 
 // Two paths, the upload and its echo spread over both (the client's upload does use path 1, as
