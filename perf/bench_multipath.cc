@@ -1,6 +1,6 @@
 // Multipath QUIC (draft-ietf-quic-multipath-21) over the virtual-time simulator: what a second path
 // costs the server per packet, and how much of two paths' capacity one connection uses.
-// Human-readable lines go to stderr; the two JSON results are the last stdout lines.
+// Human-readable lines go to stderr; the three JSON results are the last stdout lines.
 //
 // multipath_cost. One server and one client QuicEndpoint, both offering multipath, over fast links
 // (10 Gbit/s, 1 ms one way, queues longer than the per-path in-flight ring, so nothing is lost),
@@ -15,6 +15,10 @@
 // shared machine hits both alike) and the best run counts. A call that took over 200 us was
 // preempted by another process (a normal one is a few us): it is left out, with its datagrams.
 // --split times receiving (with no tx slot) and sending (from on_timer) apart, for profiling.
+// The same again with 8 clients at once ("connections":8), each on its own links of a 1/8 of the
+// rate (as much in flight in all) and asking for 1/8 of the bytes: a core serving several
+// connections, where no connection's state stays in the caches between its packets, as against
+// one connection whose state always does.
 //
 // multipath_aggregation. The scenarios of conn_multipath_test's AggregatesTwoEqualPaths (2 x 20
 // Mbit/s, 10 ms one way, 100-packet queues) and AggregatesTwoUnequalPaths (30 Mbit/s 10 ms + 10
@@ -31,6 +35,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "dataplane/quic/conn/quic_endpoint.h"
@@ -46,6 +51,9 @@ using sim::Address;
 using sim::LinkConfig;
 
 constexpr uint64_t kMaxPathId = 3;
+// The second cost measurement: a core serving several connections at once, so that no
+// connection's state stays in the caches from one of its packets to the next.
+constexpr size_t kManyConnections = 8;
 constexpr unsigned kPatternPeriod = 251;  // prime: a stream offset's byte is offset % 251
 
 [[noreturn]] void die(const std::string& msg) {
@@ -76,15 +84,16 @@ const Pattern& pattern() {
   return p;
 }
 
-// Server: each bidirectional stream carries a request "N" (decimal, then FIN), answered with N
-// pattern bytes and FIN. Its time is counted (in TSC ticks) while `timing` is set.
+// Server: each bidirectional stream of each connection carries a request "N" (decimal, then
+// FIN), answered with N pattern bytes and FIN. Its time is counted (in TSC ticks) while `timing` is set.
 class ServerApp final : public QuicApp {
  public:
   void on_connection_progress(Connection& c, TimeNs) override {
     const uint64_t t0 = timing ? __rdtsc() : 0;
     StreamManager& sm = c.streams();
-    while (auto id = sm.accept_stream()) reqs_.push_back({*id});
-    for (Req& r : reqs_) {
+    std::vector<Req>& reqs = reqs_of(c.id());
+    while (auto id = sm.accept_stream()) reqs.push_back({*id});
+    for (Req& r : reqs) {
       while (!r.fin) {
         uint8_t buf[64];
         const StreamIo io = sm.read(r.id, buf);
@@ -117,7 +126,14 @@ class ServerApp final : public QuicApp {
     uint64_t want = 0, sent = 0;
     bool done = false;
   };
-  std::vector<Req> reqs_;
+  // Each connection's requests (a few connections: a short list is the quickest lookup).
+  std::vector<Req>& reqs_of(uint64_t conn_id) {
+    for (auto& [id, v] : reqs_) {
+      if (id == conn_id) return v;
+    }
+    return reqs_.emplace_back(conn_id, std::vector<Req>{}).second;
+  }
+  std::vector<std::pair<uint64_t, std::vector<Req>>> reqs_;
 };
 
 // Client: asks for `want` bytes on one stream and checks every byte; `hook` runs first on every
@@ -303,6 +319,7 @@ struct Scenario {
   uint64_t outlier_ticks = UINT64_MAX;  // server calls longer than this are left out
   uint64_t timing_after_bytes = 0;  // start timing the server once the client has this many
   TimeNs limit = 30 * kSecond;      // virtual time
+  size_t connections = 1;           // clients, each with one connection (and its own links)
 };
 
 struct Outcome {
@@ -334,100 +351,135 @@ bool path_validated(const Connection& c, uint32_t id) {
   return false;
 }
 
-// One client, one server, one connection; the client opens its second path (if asked) once the
-// handshake is confirmed, as conn_multipath_test's TwoPaths does.
+// One server and `connections` clients, each with one connection on its own links; each client
+// opens its second path (if asked) once the handshake is confirmed, as conn_multipath_test's
+// TwoPaths does. Every client asks for bytes / connections.
+struct Client {
+  Client(uint64_t want, const QuicEndpointConfig& cfg, const Tls& tls)
+      : app(want), endpoint(cfg, *tls.client, &app), node(endpoint) {}
+  ClientApp app;
+  QuicEndpoint endpoint;
+  TimedEndpoint node;
+  Address addr, addr2;
+  Connection* conn = nullptr;
+  bool opened = false;
+  uint32_t path_id = 0;
+  Connection::OpenPathResult open_result = Connection::OpenPathResult::kNotConfirmed;
+};
+
 Outcome run_scenario(const Tls& tls, const Scenario& s) {
   const auto wall0 = std::chrono::steady_clock::now();
   Outcome out;
   sim::Simulator sim(s.sim);
   ServerApp server_app;
-  ClientApp client_app(s.bytes);
+  const size_t k = std::max<size_t>(1, s.connections);
 
   QuicEndpointConfig scfg;
   scfg.role = Role::kServer;
   scfg.conn.local_tp = base_tp();
   scfg.conn.streams.send_buffer_size = s.server_send_buffer;
   scfg.seed = s.sim.seed;
-  scfg.max_connections = 8;
-  QuicEndpointConfig ccfg = scfg;
-  ccfg.role = Role::kClient;
-  ccfg.seed = s.sim.seed + 1;
-  ccfg.cid.server_id[0] = 9;
+  scfg.max_connections = static_cast<uint32_t>(std::max<size_t>(8, k + 1));
   QuicEndpoint server(scfg, *tls.server, &server_app);
-  QuicEndpoint client(ccfg, *tls.client, &client_app);
-  if (!server.ok() || !client.ok()) die("endpoint: " + server.error() + client.error());
-  TimedEndpoint server_node(server), client_node(client);
-  client_node.poll_ns = s.client_poll_ns;
+  if (!server.ok()) die("endpoint: " + server.error());
+  TimedEndpoint server_node(server);
   server_node.split = s.split;
   server_node.outlier_ticks = s.outlier_ticks;
-
   const Address srv = Address::v4(198, 18, 0, 1, 443);
-  const Address cli = Address::v4(198, 18, 0, 2, 50000);
-  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
   const sim::NodeId sn = sim.add_node(server_node);
-  const sim::NodeId cn = sim.add_node(client_node);
-  if (!sim.add_address(sn, srv) || !sim.add_address(cn, cli) || !sim.add_address(cn, cli2) ||
-      !sim.add_path(cli, srv, s.first, s.first).valid() ||
-      !sim.add_path(cli2, srv, s.second, s.second).valid()) {
-    die("simulator topology");
+  if (!sim.add_address(sn, srv)) die("simulator topology");
+
+  std::vector<std::unique_ptr<Client>> clients;
+  for (size_t i = 0; i < k; ++i) {
+    QuicEndpointConfig ccfg = scfg;
+    ccfg.role = Role::kClient;
+    ccfg.seed = s.sim.seed + 1 + i;
+    ccfg.cid.server_id[0] = 9;
+    auto cl = std::make_unique<Client>(s.bytes / k, ccfg, tls);
+    if (!cl->endpoint.ok()) die("endpoint: " + cl->endpoint.error());
+    Client& c = *cl;
+    c.node.poll_ns = s.client_poll_ns;
+    const auto n = static_cast<uint8_t>(i);
+    c.addr = i == 0 ? Address::v4(198, 18, 0, 2, 50000) : Address::v4(198, 18, 1, n, 50000);
+    c.addr2 = i == 0 ? Address::v4(198, 18, 0, 3, 40000) : Address::v4(198, 18, 2, n, 40000);
+    const sim::NodeId cn = sim.add_node(c.node);
+    if (!sim.add_address(cn, c.addr) || !sim.add_address(cn, c.addr2) ||
+        !sim.add_path(c.addr, srv, s.first, s.first).valid() ||
+        !sim.add_path(c.addr2, srv, s.second, s.second).valid()) {
+      die("simulator topology");
+    }
+    c.app.hook = [&s, &c, srv](Connection& conn, TimeNs now) {
+      if (!s.open_second || c.opened || !conn.established()) return;
+      c.opened = true;
+      c.open_result = conn.open_path(tuple_from(c.addr2, srv), now, &c.path_id);
+    };
+    ConnectionConfig cc;
+    cc.local_tp = base_tp();
+    cc.local_tp.initial_max_data = s.client_max_data;
+    cc.local_tp.initial_max_stream_data_bidi_local = s.client_stream_data;
+    cc.server_name = "server.test";
+    c.conn = c.endpoint.connect(tuple_from(c.addr, srv), sim.now(), cc);
+    if (c.conn == nullptr) die("connect: " + c.endpoint.last_error());
+    clients.push_back(std::move(cl));
   }
-
-  bool opened = false;
-  uint32_t path_id = 0;
-  Connection::OpenPathResult open_result = Connection::OpenPathResult::kNotConfirmed;
-  client_app.hook = [&](Connection& c, TimeNs now) {
-    if (!s.open_second || opened || !c.established()) return;
-    opened = true;
-    open_result = c.open_path(tuple_from(cli2, srv), now, &path_id);
+  auto received = [&] {
+    uint64_t r = 0;
+    for (const auto& c : clients) r += c->app.received;
+    return r;
   };
-
-  ConnectionConfig cc;
-  cc.local_tp = base_tp();
-  cc.local_tp.initial_max_data = s.client_max_data;
-  cc.local_tp.initial_max_stream_data_bidi_local = s.client_stream_data;
-  cc.server_name = "server.test";
-  Connection* c = client.connect(tuple_from(cli, srv), sim.now(), cc);
-  if (c == nullptr) die("connect: " + client.last_error());
-  auto server_conn = [&]() -> Connection* {
-    Connection* found = nullptr;
-    server.for_each_connection([&](Connection& x) { found = &x; });
-    return found;
+  auto server_conns = [&] {
+    std::vector<Connection*> v;
+    server.for_each_connection([&](Connection& x) { v.push_back(&x); });
+    return v;
   };
 
   if (s.open_second) {
     const bool v = sim.run_until([&] {
-      if (!opened || !path_validated(*c, path_id)) return false;
+      for (const auto& c : clients) {
+        if (!c->opened || !path_validated(*c->conn, c->path_id)) return false;
+      }
       out.validated_at = sim.now();
-      out.bytes_at_validation = client_app.received;
+      out.bytes_at_validation = received();
       return true;
     }, 5 * kSecond);
-    if (!v || open_result != Connection::OpenPathResult::kOk) {
+    if (!v || clients[0]->open_result != Connection::OpenPathResult::kOk) {
       out.error = "second path not validated (open_path result " +
-                  std::to_string(static_cast<int>(open_result)) + ")";
+                  std::to_string(static_cast<int>(clients[0]->open_result)) + ")";
       return out;
     }
   }
-  // The timed interval: the transfer under way and, with two paths, both in use at the server.
+  // The timed interval: the transfers under way and, with two paths, both in use at the server.
   if (!sim.run_until([&] {
-        if (client_app.received < s.timing_after_bytes) return false;
-        Connection* sc = server_conn();
-        return sc && (!s.open_second || path_validated(*sc, path_id));
+        if (received() < s.timing_after_bytes) return false;
+        const std::vector<Connection*> sc = server_conns();
+        if (sc.size() != k) return false;
+        for (Connection* c : sc) {
+          if (s.open_second && !path_validated(*c, 1)) return false;
+        }
+        return true;
       }, s.limit)) {
     out.error = "transfer did not start";
     return out;
   }
   out.timing_from = sim.now();
-  out.bytes_at_timing = client_app.received;
+  out.bytes_at_timing = received();
   server_node.timing = server_app.timing = true;
-  if (!sim.run_until([&] { return client_app.fin; }, s.limit)) {
-    out.error = "transfer did not finish: " + std::to_string(client_app.received) + " bytes";
+  if (!sim.run_until([&] {
+        for (const auto& c : clients) {
+          if (!c->app.fin) return false;
+        }
+        return true;
+      }, s.limit)) {
+    out.error = "transfer did not finish: " + std::to_string(received()) + " bytes";
     return out;
   }
   server_node.timing = server_app.timing = false;
 
-  out.received = client_app.received;
-  out.corrupt = client_app.corrupt;
-  out.done_at = client_app.done_at;
+  out.received = received();
+  for (const auto& c : clients) {
+    out.corrupt += c->app.corrupt;
+    out.done_at = std::max(out.done_at, c->app.done_at);
+  }
   out.ticks_rx = server_node.rx_ticks;
   out.ticks_send = server_node.send_ticks;
   out.ticks_timer = server_node.timer_ticks;
@@ -439,13 +491,16 @@ Outcome run_scenario(const Tls& tls, const Scenario& s) {
   out.outliers = server_node.outliers;
   out.outlier_ticks = server_node.outlier_total;
   out.tx_datagrams = server_node.tx_from_rx + server_node.tx_from_timer;
-  if (Connection* sc = server_conn()) {
-    out.server_stats = sc->stats();
-    out.picks_reused = sc->send_picks_reused();
-    out.timeouts_reused = sc->timeouts_reused();
-    out.server_paths = paths_of(*sc);
+  const std::vector<Connection*> sc = server_conns();
+  for (Connection* c : sc) {
+    out.picks_reused += c->send_picks_reused();
+    out.timeouts_reused += c->timeouts_reused();
   }
-  out.ok = out.received == s.bytes && out.corrupt == 0;
+  if (!sc.empty()) {  // the first connection's, as an example
+    out.server_stats = sc[0]->stats();
+    out.server_paths = paths_of(*sc[0]);
+  }
+  out.ok = out.received == s.bytes / k * k && out.corrupt == 0;
   if (!out.ok) out.error = "bad transfer: " + std::to_string(out.corrupt) + " corrupt bytes";
   out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   return out;
@@ -459,9 +514,13 @@ double arg_double(const char* s, const char* what) {
 }
 
 // The cost scenario: fast, lossless links; windows far above what is in flight.
-Scenario cost_scenario(bool two_paths, uint64_t rate_bps, uint64_t bytes, bool split, double hz) {
-  const LinkConfig fast = link_of(1 * kMillisecond, rate_bps, 8192);
+// `connections` clients share the bytes and the capacity: each link runs at rate_bps /
+// connections, so as much is in flight in all as with one connection.
+Scenario cost_scenario(bool two_paths, uint64_t rate_bps, uint64_t bytes, bool split, double hz,
+                       size_t connections = 1) {
+  const LinkConfig fast = link_of(1 * kMillisecond, rate_bps / connections, 8192);
   Scenario s;
+  s.connections = connections;
   s.first = s.second = fast;
   s.open_second = two_paths;
   s.bytes = bytes;
@@ -559,6 +618,7 @@ int main(int argc, char** argv) {
   int reps = 3;
   bool split = false, control = false;
   int only = 0;  // 1 or 2: that cost configuration alone, no JSON (for a profiler)
+  size_t connections = 1;  // with --only
   if (const char* e = std::getenv("CAMP_BENCH_SECONDS")) {
     seconds = arg_double(e, "CAMP_BENCH_SECONDS");
   }
@@ -575,11 +635,14 @@ int main(int argc, char** argv) {
       control = true;
     } else if (a == "--reps" && i + 1 < argc) {
       reps = static_cast<int>(arg_double(argv[++i], "--reps"));
+    } else if (a == "--connections" && i + 1 < argc) {
+      connections = static_cast<size_t>(arg_double(argv[++i], "--connections"));
     } else {
       std::fprintf(stderr,
                    "usage: %s [--seconds S (env CAMP_BENCH_SECONDS)] [--reps N] [--split: time "
                    "receive and send apart] [--control: also 2 paths of 5 Gbit/s] [--only 1|2: "
-                   "one cost configuration alone, for a profiler, no call left out]\n",
+                   "one cost configuration alone, for a profiler, no call left out] [--connections K: with "
+                   "--only, K connections]\n",
                    argv[0]);
       return 2;
     }
@@ -597,13 +660,13 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) {
       // Under a profiler every call looks preempted: all are kept, so "out" counts every
       // datagram the profiled calls sent.
-      Scenario s = cost_scenario(only == 2, 10e9, bytes, split, hz);
+      Scenario s = cost_scenario(only == 2, 10e9, bytes, split, hz, connections);
       s.outlier_ticks = UINT64_MAX;
       cost_run(tls, only == 1 ? "1 path" : "2 paths", s, hz);
     }
     return 0;
   }
-  double best1 = 0, best2 = 0;
+  double best1 = 0, best2 = 0, many1 = 0, many2 = 0;
   for (int r = 0; r < reps; ++r) {
     const Scenario one = cost_scenario(false, 10e9, bytes, split, hz);
     const Scenario two = cost_scenario(true, 10e9, bytes, split, hz);
@@ -612,13 +675,22 @@ int main(int argc, char** argv) {
     // Same total capacity as one path, so as much in flight: what multipath itself costs.
     if (control) cost_run(tls, "2 x 5 Gbit/s", cost_scenario(true, 5e9, bytes, split, hz), hz);
   }
+  for (int r = 0; r < reps; ++r) {
+    const Scenario one = cost_scenario(false, 10e9, bytes, split, hz, kManyConnections);
+    const Scenario two = cost_scenario(true, 10e9, bytes, split, hz, kManyConnections);
+    many1 = std::max(many1, cost_run(tls, "1 path x 8", one, hz));
+    many2 = std::max(many2, cost_run(tls, "2 paths x 8", two, hz));
+  }
   const double equal = aggregation(tls, link_of(10 * kMillisecond, 20'000'000, 100),
                                    link_of(10 * kMillisecond, 20'000'000, 100), "equal");
   const double unequal = aggregation(tls, link_of(10 * kMillisecond, 30'000'000, 100),
                                      link_of(50 * kMillisecond, 10'000'000, 100), "unequal");
-  std::printf("{\"bench\":\"multipath_cost\",\"mpps_1path\":%.4f,\"mpps_2path\":%.4f,"
-              "\"cost_increase\":%.4f}\n",
+  std::printf("{\"bench\":\"multipath_cost\",\"connections\":1,\"mpps_1path\":%.4f,"
+              "\"mpps_2path\":%.4f,\"cost_increase\":%.4f}\n",
               best1, best2, best1 / best2 - 1);
+  std::printf("{\"bench\":\"multipath_cost\",\"connections\":%zu,\"mpps_1path\":%.4f,"
+              "\"mpps_2path\":%.4f,\"cost_increase\":%.4f}\n",
+              kManyConnections, many1, many2, many1 / many2 - 1);
   std::printf("{\"bench\":\"multipath_aggregation\",\"equal\":%.4f,\"unequal\":%.4f}\n", equal,
               unequal);
   return 0;
