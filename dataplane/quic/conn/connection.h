@@ -307,6 +307,7 @@ class Connection {
   size_t paths(std::span<PathInfo> out) const;
   const PathRecovery* recovery_of(uint32_t path_id) const;
   // Whether the application should be told to make progress (something arrived or was freed).
+  bool app_wakeup_pending() const { return app_wakeup_; }
   bool take_app_wakeup() {
     bool w = app_wakeup_;
     app_wakeup_ = false;

@@ -167,10 +167,14 @@ void QuicEndpoint::on_datagrams(const RxDatagram* rx, size_t n, uint64_t now, Tx
 }
 
 uint64_t QuicEndpoint::on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) {
+  // Only the connections whose time has come (their timers, or something to send now: data the
+  // application queued outside a callback makes next_timeout() answer `now`), or whose
+  // application has news, are serviced; the others cost one kept next_timeout() answer each.
   for (size_t i = 0; i < live_.size(); ++i) {
     Connection& c = *slots_[live_[i]].conn;
-    if (c.next_timeout(now) <= now) c.on_timeout(now);
-    service(live_[i], now, tx, stats);
+    const bool due = c.next_timeout(now) <= now;
+    if (due) c.on_timeout(now);
+    if (due || c.app_wakeup_pending() || c.closed()) service(live_[i], now, tx, stats);
   }
   reap(now);
   return next_wake(now);

@@ -75,6 +75,9 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
 
   void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now_ns, TxBatch& tx,
                     WorkerStats& stats) override;
+  // Runs the timers of the connections whose time has come and lets them (and those whose
+  // application has news) send. Data an application queues outside its callbacks goes out on
+  // the next call: it makes the connection's next_timeout() answer "now".
   uint64_t on_timer(uint64_t now_ns, TxBatch& tx, WorkerStats& stats) override;
   // Per-core steering: the worker named in the datagram's Destination Connection ID (QUIC-LB
   // plaintext layout, cfg.cid) when that is another worker of this server, else -1. Client-chosen
