@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "tests/quic_conn/conn_harness.h"
+#include "tests/quic_conn/frame_injector.h"
 
 namespace camp::quic {
 namespace {
@@ -209,6 +210,41 @@ TEST(QuicConnSendCache, RoundRobinNeverReusesAPick) {
   EXPECT_GT(share, 0.35);
   EXPECT_LT(share, 0.65);
   r.expect_in_step(10000);
+}
+
+// A received datagram touches the path it came on and the paths its ACKs acknowledge: PATH_ACKs
+// of path 1 put into the client's packets of path 0 (the PATH_ACK a path that cannot send has
+// carried by another) acknowledge what the server has sent on path 1 so far, and the server's
+// kept inputs of path 1 must follow. (Two touches cover it: the ACK's own, and that of the
+// acknowledged packets' ACKs (ACK of ACK); without both the check fails here.)
+TEST(QuicConnSendCache, AcksArrivingOnAnotherPathKeepItsCacheInStep) {
+  // No loss and queues that never overflow: every packet the injected ACKs name early does
+  // arrive, so nothing is lost for having been acknowledged before the client saw it.
+  Links l;
+  l.queue = 100000;
+  CheckedRun r(6 << 20, SchedulerKind::kMinRtt, 0.0, l);
+  ASSERT_NE(r.c, nullptr);
+  FrameInjector inj(r.h);  // from the start: it follows the client's packet numbers of path 0
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.opened && validated(*r.c, r.path_id); },
+                                5 * kSecond));
+  ASSERT_TRUE(r.until_bytes(1 << 20, 10 * kSecond));
+  Connection* s = r.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 40 && !r.h.client_app.fin; ++i) {
+    Connection::PathInfo v[kMaxCidPaths];
+    const size_t n = std::min(s->paths(v), kMaxCidPaths);
+    for (size_t k = 0; k < n; ++k) {
+      if (v[k].path_id == 1 && v[k].packets_sent > 0) {
+        inj.piggyback(Frames().path_ack(1, 0, v[k].packets_sent - 1).bytes);
+      }
+    }
+    r.h.sim.run_for(5 * kMillisecond);
+  }
+  EXPECT_GE(inj.piggybacked(), 20u);
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.h.client_app.fin; }, r.h.sim.now() + 30 * kSecond));
+  EXPECT_EQ(r.h.client_app.received, uint64_t{6} << 20);
+  EXPECT_FALSE(s->closed());
+  r.expect_in_step(1000);
 }
 
 // Without the option nothing is checked (the check costs a recomputation per use).

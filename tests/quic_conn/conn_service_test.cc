@@ -1,6 +1,6 @@
-// QuicEndpoint's servicing after a burst: only the connections the burst reached are given a
-// chance to send, however many others the endpoint holds; the rest keep their own deadlines
-// and are served by on_timer.
+// QuicEndpoint's servicing: after a burst only the connections the burst reached are given a
+// chance to send, however many others the endpoint holds; on a timer only those whose time has
+// come (data the application queued outside a callback counts).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,20 +26,27 @@ class ServiceMeter final : public Endpoint {
     ++bursts;
   }
   uint64_t on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) override {
-    return inner_->on_timer(now, tx, stats);
+    const uint64_t before = inner_->counters().serviced;
+    const uint64_t next = inner_->on_timer(now, tx, stats);
+    serviced_on_timer += inner_->counters().serviced - before;
+    ++timers;
+    return next;
   }
   uint64_t most_per_burst = 0;
   uint64_t bursts = 0;
+  uint64_t serviced_on_timer = 0;
+  uint64_t timers = 0;
 
  private:
   QuicEndpoint* inner_;
 };
 
-TEST(QuicEndpointService, ABurstServicesOnlyTheConnectionsItReached) {
-  Harness h(0);
+// Six client connections to the server, established, their handshake leftovers (tickets,
+// tokens, CIDs) settled; no requests. The client endpoint runs every millisecond, so what a
+// test queues from outside an endpoint call goes out in time.
+void six_idle_connections(Harness& h, std::vector<Connection*>& conns) {
   h.client_app.auto_request = false;
-  h.client_proxy.poll_ns = kMillisecond;  // the client endpoint sees send_datagram() in time
-  std::vector<Connection*> conns;
+  h.client_proxy.poll_ns = kMillisecond;
   for (int i = 0; i < 6; ++i) {
     Connection* c = h.connect();
     ASSERT_NE(c, nullptr);
@@ -49,7 +56,14 @@ TEST(QuicEndpointService, ABurstServicesOnlyTheConnectionsItReached) {
     return std::all_of(conns.begin(), conns.end(), [](Connection* c) { return c->established(); });
   }, 5 * kSecond));
   ASSERT_EQ(h.server->connection_count(), 6u);
-  h.sim.run_for(200 * kMillisecond);  // handshake leftovers (tickets, tokens, CIDs) settle
+  h.sim.run_for(200 * kMillisecond);
+}
+
+TEST(QuicEndpointService, ABurstServicesOnlyTheConnectionsItReached) {
+  Harness h(0);
+  std::vector<Connection*> conns;
+  six_idle_connections(h, conns);
+  if (HasFatalFailure()) return;
 
   ServiceMeter meter(h.server.get());
   h.server_proxy.inner = &meter;
@@ -68,6 +82,36 @@ TEST(QuicEndpointService, ABurstServicesOnlyTheConnectionsItReached) {
   h.server->for_each_connection([&](Connection& s) { received += s.stats().datagrams_received; });
   EXPECT_EQ(received, conns.size());
   h.server_proxy.inner = h.server.get();
+}
+
+// The client endpoint runs on_timer every millisecond (its proxy polls): with six idle
+// connections nearly every call finds none due and services none (before, each call serviced all
+// six). A DATAGRAM queued from outside any endpoint call makes its connection due, and the next
+// timer sends it.
+TEST(QuicEndpointService, ATimerServicesOnlyTheConnectionsDue) {
+  Harness h(0);
+  std::vector<Connection*> conns;
+  six_idle_connections(h, conns);
+  if (HasFatalFailure()) return;
+
+  ServiceMeter meter(h.client.get());
+  h.client_proxy.inner = &meter;
+  h.sim.run_for(100 * kMillisecond);
+  EXPECT_GE(meter.timers, 50u);
+  EXPECT_LE(meter.serviced_on_timer, meter.timers / 4) << "idle connections were serviced";
+
+  const uint64_t timers = meter.timers, serviced = meter.serviced_on_timer;
+  const uint8_t payload[32] = {7};
+  ASSERT_TRUE(conns[2]->send_datagram(payload, nullptr));
+  h.sim.run_for(5 * kMillisecond);
+  EXPECT_EQ(conns[2]->stats().datagrams_sent, 1u);
+  EXPECT_GE(meter.serviced_on_timer, serviced + 1);
+  EXPECT_LE(meter.serviced_on_timer - serviced, meter.timers - timers);
+  h.sim.run_for(100 * kMillisecond);  // across the link
+  uint64_t received = 0;
+  h.server->for_each_connection([&](Connection& s) { received += s.stats().datagrams_received; });
+  EXPECT_EQ(received, 1u);
+  h.client_proxy.inner = h.client.get();
 }
 
 }  // namespace

@@ -577,8 +577,8 @@ void Connection::refresh_sched(const Path& p) const {
   const bool blocked = amplification_blocked(p);
   c.unblocked = c.sendable && !blocked;
   c.carrier_ok = path_data_ok(p) && !p.failing;
-  c.acks_owed = !c.sendable && p.app_ack.ack_pending();
   const bool ack_pending = p.app_ack.ack_pending();
+  c.acks_owed = !c.sendable && ack_pending;
   const TimeNs ack_at = ack_pending ? p.app_ack.ack_deadline() : kNever;
   const bool path_frames = path_frames_pending(p);
   const bool frames = p.probes_pending > 0 || p.ping_pending || path_frames;
@@ -3088,8 +3088,7 @@ bool Connection::set_stream_meta(uint64_t stream_id, const SendMeta& meta) {
   const TouchAll touch{*this};
   if (!streams_ || !streams_->set_send_meta(stream_id, meta)) return false;
   // A pin to a path that is gone (or never opened) means any path.
-  if (meta.path_id != kAnyPath && (!find_path(meta.path_id) || !path_open(*find_path(meta.path_id))))
-    streams_->unpin_path(meta.path_id);
+  if (meta.path_id != kAnyPath && !path_id_open(meta.path_id)) streams_->unpin_path(meta.path_id);
   return true;
 }
 
@@ -3103,8 +3102,7 @@ bool Connection::send_datagram(std::span<const uint8_t> data, uint64_t* id_out,
   if (frame + 1 + kMaxCidLength + 4 + kAeadTagLen > cfg_.max_datagram_size) return false;
   const uint64_t id = next_datagram_id_;
   SendMeta m = meta;
-  if (m.path_id != kAnyPath && (!find_path(m.path_id) || !path_open(*find_path(m.path_id))))
-    m.path_id = kAnyPath;
+  if (m.path_id != kAnyPath && !path_id_open(m.path_id)) m.path_id = kAnyPath;
   if (!tx_datagrams_.push(data, id, m)) return false;
   ++next_datagram_id_;
   if (id_out) *id_out = id;

@@ -505,6 +505,10 @@ class Connection {
   std::optional<uint32_t> local_path_of(ByteView dcid) const;  // the path ID of one of our CIDs
   bool path_id_closed(uint64_t id) const { return cids_->path_closed(id); }
   bool path_open(const Path& p) const { return !p.abandon_sent; }
+  bool path_id_open(uint32_t path_id) const {
+    const Path* p = find_path(path_id);
+    return p && path_open(*p);
+  }
   void queue_abandon(uint32_t path_id, uint64_t error);
   // Packets may go out on it: open, with a peer CID.
   bool path_sendable(const Path& p) const { return path_open(p) && p.peer_cid.length > 0; }

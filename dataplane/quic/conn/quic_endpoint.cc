@@ -24,16 +24,21 @@ size_t cids_per_connection(const QuicEndpointConfig& cfg) {
   return static_cast<size_t>(paths) * 2 * kMaxActiveCids + 2;
 }
 
+// Keys the tables' hashes (CidTable), so that their probe chains cannot be predicted.
+uint64_t table_seed(const QuicEndpointConfig& cfg) {
+  return cfg.seed ? cfg.seed : 0x9e3779b97f4a7c15ULL;
+}
+
 }  // namespace
 
 QuicEndpoint::QuicEndpoint(const QuicEndpointConfig& cfg, const TlsContext& tls, QuicApp* app)
     : cfg_(cfg), tls_(tls), app_(app), codec_(cfg.cid), tokens_(imb_),
       table_(std::max<size_t>(1, cfg.max_connections) * cids_per_connection(cfg),
-             cfg.seed ? cfg.seed : 0x9e3779b97f4a7c15ULL),
+             table_seed(cfg)),
       // Two CIDs in use per path (one more while a migration retires the old).
       reset_index_(std::max<size_t>(1, cfg.max_connections) * cids_per_connection(cfg) /
                        kMaxActiveCids,
-                   (cfg.seed ? cfg.seed : 0x9e3779b97f4a7c15ULL) ^ 0x5bd1e9955bd1e995ULL) {
+                   table_seed(cfg) ^ 0x5bd1e9955bd1e995ULL) {
   if (!imb_.ok()) {
     error_ = "intel-ipsec-mb manager could not be created";
     return;
@@ -174,7 +179,7 @@ uint64_t QuicEndpoint::on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) {
     Connection& c = *slots_[live_[i]].conn;
     const bool due = c.next_timeout(now) <= now;
     if (due) c.on_timeout(now);
-    if (due || c.app_wakeup_pending() || c.closed()) service(live_[i], now, tx, stats);
+    if (due || c.app_wakeup_pending()) service(live_[i], now, tx, stats);
   }
   reap(now);
   return next_wake(now);
@@ -372,7 +377,6 @@ void QuicEndpoint::send_stateless_reset(ByteView dcid, const RxDatagram& d, TxBa
 void QuicEndpoint::service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& stats) {
   Connection& c = *slots_[h].conn;
   ++counters_.serviced;
-  // Timers, the application and control commands may have changed the peer's CIDs in use.
   if (app_ && c.take_app_wakeup() && !c.closed()) app_->on_connection_progress(c, now);
   while (!c.closed()) {
     TxSlot* s = tx.acquire();
@@ -382,6 +386,7 @@ void QuicEndpoint::service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& sta
     s->len = static_cast<uint16_t>(n);
     tx.commit();
   }
+  // Timers, the application and control commands may have changed the peer's CIDs in use.
   sync_reset_tokens(h);
 }
 
@@ -433,13 +438,17 @@ bool QuicEndpoint::stateless_reset_for_us(const RxDatagram& d, TimeNs now) {
   return false;
 }
 
-void QuicEndpoint::reap_silently(uint32_t h) {
+void QuicEndpoint::release_slot(uint32_t h) {
   Slot& s = slots_[h];
   sync_reset_tokens(h, true);
   for (const ConnectionId& cid : s.cids) table_.erase(cid.view());
   s.cids.clear();
   s.conn.reset();
   free_.push_back(h);
+}
+
+void QuicEndpoint::reap_silently(uint32_t h) {
+  release_slot(h);
   auto it = std::find(live_.begin(), live_.end(), h);
   if (it != live_.end()) {
     *it = live_.back();
@@ -456,11 +465,7 @@ void QuicEndpoint::reap(TimeNs now) {
     }
     if (app_) app_->on_connection_closed(*s.conn);
     counters_.key_updates += s.conn->stats().key_updates;
-    sync_reset_tokens(live_[i], true);
-    for (const ConnectionId& cid : s.cids) table_.erase(cid.view());
-    s.cids.clear();
-    s.conn.reset();
-    free_.push_back(live_[i]);
+    release_slot(live_[i]);
     live_[i] = live_.back();
     live_.pop_back();
     ++counters_.closed;

@@ -153,6 +153,8 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   void reap(TimeNs now);
   // Frees a connection the application never heard of (no callbacks).
   void reap_silently(uint32_t h);
+  // What reap() and reap_silently() both drop: the connection, its CIDs and reset tokens.
+  void release_slot(uint32_t h);
   TimeNs next_wake(TimeNs now) const;
   static TxSlot* reply_slot(TxBatch& tx, const RxDatagram& d);
 
