@@ -41,6 +41,7 @@
 #include "dataplane/quic/conn/quic_endpoint.h"
 #include "dataplane/quic/tls/tls_context.h"
 #include "drivers/sim/simulator.h"
+#include "perf/server_core.h"
 #include "tests/quic_tls/test_pki.h"
 
 namespace {
@@ -194,6 +195,94 @@ class TimedEndpoint final : public Endpoint {
   explicit TimedEndpoint(Endpoint& inner) : inner_(inner) {}
   void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now, TxBatch& tx,
                     WorkerStats& stats) override {
+    if (core == nullptr || n > Staging::kSlots) {
+      rx_call(rx, n, now, tx, stats);
+    } else {
+      TxBatch& local = stage_tx(tx);
+      core->run([&] { rx_call(stage_rx(rx, n), n, now, local, stats); });
+      unstage_tx(local, tx);
+    }
+    if (poll_ns) tx.request_timer(now + poll_ns);
+  }
+  uint64_t on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) override {
+    uint64_t next = 0;
+    if (core == nullptr) {
+      next = timer_call(now, tx, stats);
+    } else {
+      TxBatch& local = stage_tx(tx);
+      core->run([&] { next = timer_call(now, local, stats); });
+      unstage_tx(local, tx);
+    }
+    return poll_ns ? std::min<uint64_t>(next, now + poll_ns) : next;
+  }
+  bool timing = false;
+  bool split = false;  // time receiving and sending apart (see rx_call)
+  uint64_t poll_ns = 0;
+  bench::ServerCore* core = nullptr;  // where the server's calls run; null: the caller's thread
+  // A call this long was preempted (the machine is shared): it and what it did are left out.
+  uint64_t outlier_ticks = UINT64_MAX;
+  uint64_t rx_ticks = 0, send_ticks = 0, timer_ticks = 0, rx_calls = 0, timer_calls = 0;
+  uint64_t rx_datagrams = 0, tx_from_rx = 0, tx_from_timer = 0, outliers = 0;
+  uint64_t outlier_total = 0;
+
+ private:
+  bool kept(uint64_t ticks) {
+    if (ticks <= outlier_ticks) return true;
+    ++outliers;
+    outlier_total += ticks;
+    return false;
+  }
+
+  // With a core of its own the server reads and writes buffers of its own, as a worker does its
+  // mbufs: received datagrams are copied in on its core before the (timed) call, and what it sent
+  // is copied out on the simulator's core after it, neither timed. Every call goes there, timed or
+  // not, so the server's state lives on its core from the start.
+  struct Staging {
+    static constexpr size_t kSlots = 64, kBuf = 2048;
+    uint8_t rx_bytes[kSlots][kBuf], tx_bytes[kSlots][kBuf];
+    RxDatagram rx[kSlots];
+    TxSlot tx[kSlots];
+    std::optional<TxBatch> batch;
+  };
+  TxBatch& stage_tx(TxBatch& real) {
+    const uint16_t n = std::min<uint16_t>(real.available() - real.used(), Staging::kSlots);
+    const TxSlot& model = real.slots()[real.used()];  // every lent slot alike (the simulator's)
+    for (uint16_t i = 0; i < n; ++i) {
+      TxSlot& s = stage_->tx[i];
+      s.data = stage_->tx_bytes[i];
+      s.cap = std::min<uint16_t>(model.cap, Staging::kBuf);
+      s.len = 0;
+      s.rx_buf = kNoRxBuf;
+      s.tuple = model.tuple;
+    }
+    return stage_->batch.emplace(stage_->tx, n);
+  }
+  const RxDatagram* stage_rx(const RxDatagram* rx, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      RxDatagram& d = stage_->rx[i];
+      d = rx[i];
+      d.len = std::min<uint16_t>(d.len, Staging::kBuf);
+      std::memcpy(stage_->rx_bytes[i], rx[i].data, d.len);
+      d.data = stage_->rx_bytes[i];
+      d.room = Staging::kBuf;
+      d.buf_id = kNoRxBuf;
+    }
+    return stage_->rx;
+  }
+  static void unstage_tx(TxBatch& local, TxBatch& real) {
+    for (uint16_t i = 0; i < local.used(); ++i) {
+      const TxSlot& from = local.slots()[i];
+      TxSlot* to = real.acquire();
+      if (to == nullptr || to->cap < from.len) die("staging: the simulator's slot is too small");
+      std::memcpy(to->data, from.data, from.len);
+      to->len = from.len;
+      to->tuple = from.tuple;
+      real.commit();
+    }
+    real.request_timer(local.requested_timer());
+  }
+
+  void rx_call(const RxDatagram* rx, size_t n, uint64_t now, TxBatch& tx, WorkerStats& stats) {
     if (!timing) {
       inner_.on_datagrams(rx, n, now, tx, stats);
     } else if (split) {
@@ -226,43 +315,24 @@ class TimedEndpoint final : public Endpoint {
         tx_from_rx += tx.used() - before;
       }
     }
-    if (poll_ns) tx.request_timer(now + poll_ns);
   }
-  uint64_t on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) override {
-    uint64_t next;
-    if (!timing) {
-      next = inner_.on_timer(now, tx, stats);
-    } else {
-      const uint16_t before = tx.used();
-      const uint64_t t0 = __rdtsc();
-      next = timed_server_timer(inner_, now, tx, stats);
-      const uint64_t t = __rdtsc() - t0;
-      if (kept(t)) {
-        timer_ticks += t;
-        ++timer_calls;
-        tx_from_timer += tx.used() - before;
-      }
-    }
-    return poll_ns ? std::min<uint64_t>(next, now + poll_ns) : next;
-  }
-  bool timing = false;
-  bool split = false;  // time receiving and sending apart (see on_datagrams)
-  uint64_t poll_ns = 0;
-  // A call this long was preempted (the machine is shared): it and what it did are left out.
-  uint64_t outlier_ticks = UINT64_MAX;
-  uint64_t rx_ticks = 0, send_ticks = 0, timer_ticks = 0, rx_calls = 0, timer_calls = 0;
-  uint64_t rx_datagrams = 0, tx_from_rx = 0, tx_from_timer = 0, outliers = 0;
-  uint64_t outlier_total = 0;
 
- private:
-  bool kept(uint64_t ticks) {
-    if (ticks <= outlier_ticks) return true;
-    ++outliers;
-    outlier_total += ticks;
-    return false;
+  uint64_t timer_call(uint64_t now, TxBatch& tx, WorkerStats& stats) {
+    if (!timing) return inner_.on_timer(now, tx, stats);
+    const uint16_t before = tx.used();
+    const uint64_t t0 = __rdtsc();
+    const uint64_t next = timed_server_timer(inner_, now, tx, stats);
+    const uint64_t t = __rdtsc() - t0;
+    if (kept(t)) {
+      timer_ticks += t;
+      ++timer_calls;
+      tx_from_timer += tx.used() - before;
+    }
+    return next;
   }
 
   Endpoint& inner_;
+  std::unique_ptr<Staging> stage_ = std::make_unique<Staging>();
 };
 
 struct Tls {
@@ -320,6 +390,7 @@ struct Scenario {
   uint64_t timing_after_bytes = 0;  // start timing the server once the client has this many
   TimeNs limit = 30 * kSecond;      // virtual time
   size_t connections = 1;           // clients, each with one connection (and its own links)
+  bench::ServerCore* core = nullptr;  // the server's own core; null: on the simulator's thread
 };
 
 struct Outcome {
@@ -385,6 +456,7 @@ Outcome run_scenario(const Tls& tls, const Scenario& s) {
   TimedEndpoint server_node(server);
   server_node.split = s.split;
   server_node.outlier_ticks = s.outlier_ticks;
+  server_node.core = s.core;
   const Address srv = Address::v4(198, 18, 0, 1, 443);
   const sim::NodeId sn = sim.add_node(server_node);
   if (!sim.add_address(sn, srv)) die("simulator topology");
@@ -619,6 +691,7 @@ int main(int argc, char** argv) {
   bool split = false, control = false;
   int only = 0;  // 1 or 2: that cost configuration alone, no JSON (for a profiler)
   size_t connections = 1;  // with --only
+  bool own_core = false;
   if (const char* e = std::getenv("CAMP_BENCH_SECONDS")) {
     seconds = arg_double(e, "CAMP_BENCH_SECONDS");
   }
@@ -637,12 +710,14 @@ int main(int argc, char** argv) {
       reps = static_cast<int>(arg_double(argv[++i], "--reps"));
     } else if (a == "--connections" && i + 1 < argc) {
       connections = static_cast<size_t>(arg_double(argv[++i], "--connections"));
+    } else if (a == "--own-core") {
+      own_core = true;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--seconds S (env CAMP_BENCH_SECONDS)] [--reps N] [--split: time "
                    "receive and send apart] [--control: also 2 paths of 5 Gbit/s] [--only 1|2: "
                    "one cost configuration alone, for a profiler, no call left out] [--connections K: with "
-                   "--only, K connections]\n",
+                   "--only, K connections] [--own-core: the server's calls on a core of their own]\n",
                    argv[0]);
       return 2;
     }
@@ -652,32 +727,45 @@ int main(int argc, char** argv) {
                                             static_cast<uint64_t>(seconds * 100e6));
   const Tls tls;
   const double hz = tsc_hz();
+  // --own-core: the server on a core of its own, as on a real server (perf/server_core.h).
+  const std::vector<int> cpus = bench::ServerCore::allowed_cpus();
+  if (own_core && cpus.size() < 2) die("--own-core needs two CPUs");
+  std::optional<bench::ServerCore> own;
+  if (own_core) own.emplace(cpus[0], cpus[1]);
+  bench::ServerCore* const core = own ? &*own : nullptr;
+  const char* const where = core ? "own" : "shared";
   std::fprintf(stderr,
                "multipath cost: %.0f MB per transfer, 10 Gbit/s 1 ms links, best of %d; TSC %.3f "
-               "GHz\n",
-               static_cast<double>(bytes) / 1e6, reps, hz / 1e9);
+               "GHz; server on %s\n",
+               static_cast<double>(bytes) / 1e6, reps, hz / 1e9,
+               core ? ("CPU " + std::to_string(cpus[0]) + ", simulator on CPU " +
+                       std::to_string(cpus[1])).c_str()
+                    : "the simulator's thread");
   if (only) {
     for (int r = 0; r < reps; ++r) {
       // Under a profiler every call looks preempted: all are kept, so "out" counts every
       // datagram the profiled calls sent.
       Scenario s = cost_scenario(only == 2, 10e9, bytes, split, hz, connections);
       s.outlier_ticks = UINT64_MAX;
+      s.core = core;
       cost_run(tls, only == 1 ? "1 path" : "2 paths", s, hz);
     }
     return 0;
   }
   double best1 = 0, best2 = 0, many1 = 0, many2 = 0;
   for (int r = 0; r < reps; ++r) {
-    const Scenario one = cost_scenario(false, 10e9, bytes, split, hz);
-    const Scenario two = cost_scenario(true, 10e9, bytes, split, hz);
+    Scenario one = cost_scenario(false, 10e9, bytes, split, hz);
+    Scenario two = cost_scenario(true, 10e9, bytes, split, hz);
+    one.core = two.core = core;
     best1 = std::max(best1, cost_run(tls, "1 path", one, hz));
     best2 = std::max(best2, cost_run(tls, "2 paths", two, hz));
     // Same total capacity as one path, so as much in flight: what multipath itself costs.
     if (control) cost_run(tls, "2 x 5 Gbit/s", cost_scenario(true, 5e9, bytes, split, hz), hz);
   }
   for (int r = 0; r < reps; ++r) {
-    const Scenario one = cost_scenario(false, 10e9, bytes, split, hz, kManyConnections);
-    const Scenario two = cost_scenario(true, 10e9, bytes, split, hz, kManyConnections);
+    Scenario one = cost_scenario(false, 10e9, bytes, split, hz, kManyConnections);
+    Scenario two = cost_scenario(true, 10e9, bytes, split, hz, kManyConnections);
+    one.core = two.core = core;
     many1 = std::max(many1, cost_run(tls, "1 path x 8", one, hz));
     many2 = std::max(many2, cost_run(tls, "2 paths x 8", two, hz));
   }
@@ -685,12 +773,12 @@ int main(int argc, char** argv) {
                                    link_of(10 * kMillisecond, 20'000'000, 100), "equal");
   const double unequal = aggregation(tls, link_of(10 * kMillisecond, 30'000'000, 100),
                                      link_of(50 * kMillisecond, 10'000'000, 100), "unequal");
-  std::printf("{\"bench\":\"multipath_cost\",\"connections\":1,\"mpps_1path\":%.4f,"
-              "\"mpps_2path\":%.4f,\"cost_increase\":%.4f}\n",
-              best1, best2, best1 / best2 - 1);
-  std::printf("{\"bench\":\"multipath_cost\",\"connections\":%zu,\"mpps_1path\":%.4f,"
-              "\"mpps_2path\":%.4f,\"cost_increase\":%.4f}\n",
-              kManyConnections, many1, many2, many1 / many2 - 1);
+  std::printf("{\"bench\":\"multipath_cost\",\"connections\":1,\"server_core\":\"%s\","
+              "\"mpps_1path\":%.4f,\"mpps_2path\":%.4f,\"cost_increase\":%.4f}\n",
+              where, best1, best2, best1 / best2 - 1);
+  std::printf("{\"bench\":\"multipath_cost\",\"connections\":%zu,\"server_core\":\"%s\","
+              "\"mpps_1path\":%.4f,\"mpps_2path\":%.4f,\"cost_increase\":%.4f}\n",
+              kManyConnections, where, many1, many2, many1 / many2 - 1);
   std::printf("{\"bench\":\"multipath_aggregation\",\"equal\":%.4f,\"unequal\":%.4f}\n", equal,
               unequal);
   return 0;
