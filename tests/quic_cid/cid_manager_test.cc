@@ -359,11 +359,14 @@ TEST(CidManager, AbandonRetiresPeerKeepsLocal) {
   ASSERT_EQ(used->sequence, 0u);
   ASSERT_EQ(m.retire_peer_cid(1, 2), TransportError::NO_ERROR);
   ASSERT_EQ(m.pending_retires(), 1u);
+  ASSERT_TRUE(m.has_retire_to_send());
   ASSERT_NE(m.pick_fresh_peer_cid(0), nullptr);  // path 0's second CID, for the reset check
   EXPECT_TRUE(m.is_stateless_reset(p0.token.data()));
   EXPECT_FALSE(m.path_closed(1));
 
   EXPECT_EQ(m.retire_peer_path(1), 2u);  // seqs 0 and 1 were left
+  EXPECT_FALSE(m.has_retire_to_send());  // the queued one went with the path
+  EXPECT_EQ(m.count_unsent_retires(), 0u);
   EXPECT_TRUE(m.path_closed(1));
   EXPECT_FALSE(m.path_closed(0));
   // Peer side: gone, no RETIRE owed (not even the one queued before), tokens no longer match.
@@ -563,4 +566,62 @@ TEST(CidManager, ResetTokenGenerationMovesWithEveryChange) {
 }
 
 }  // namespace
+// has_retire_to_send() reads a count kept as retirements are queued, sent, lost, acknowledged
+// and dropped with their path; it must agree with a scan after every one of them.
+TEST(CidManager, UnsentRetireCountFollowsEveryChange) {
+  CidManager m = with_limit(4);
+  m.set_peer_max_path_id(1);
+  m.set_initial_peer_cid(cid_of(1), nullptr);
+  uint64_t seq[2] = {1, 0};
+  std::vector<RetireConnectionIdFrame> sent;
+  uint32_t rng = 777;
+  auto next = [&] { return rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff; };
+  size_t queued = 0, acked = 0, lost = 0;
+  for (int step = 0; step < 4000; ++step) {
+    const uint64_t path = next() & 1;
+    switch (next() % 6) {
+      case 0: {
+        // Retire Prior To now and then, so the peer's frames queue retirements too.
+        const uint64_t prior = next() % 3 == 0 ? seq[path] : 0;
+        PeerFrame f = peer_frame(seq[path], prior, path, true, static_cast<uint8_t>(step));
+        if (deliver(m, f).error == TransportError::NO_ERROR) ++seq[path];
+        break;
+      }
+      case 1:
+        if (const PeerCid* p = m.find_peer(path, seq[path] ? seq[path] - 1 : 0)) {
+          m.retire_peer_cid(path, p->sequence);
+          ++queued;
+        }
+        break;
+      case 2:
+        if (auto f = m.next_retire_to_send(true)) sent.push_back(*f);
+        break;
+      case 3:
+      case 4:
+        if (!sent.empty()) {
+          const size_t i = next() % sent.size();
+          const RetireConnectionIdFrame f = sent[i];
+          sent.erase(sent.begin() + static_cast<std::ptrdiff_t>(i));
+          if (next() & 1) {
+            m.on_retire_acked(f.path_id, f.sequence_number);
+            ++acked;
+          } else {
+            m.on_retire_lost(f.path_id, f.sequence_number);
+            ++lost;
+          }
+        }
+        break;
+      default:
+        break;
+    }
+    ASSERT_EQ(m.has_retire_to_send(), m.count_unsent_retires() > 0) << "step " << step;
+  }
+  EXPECT_GT(queued, 100u);
+  EXPECT_GT(acked, 100u);
+  EXPECT_GT(lost, 100u);
+  while (m.next_retire_to_send(true)) {}
+  EXPECT_FALSE(m.has_retire_to_send());
+  EXPECT_EQ(m.count_unsent_retires(), 0u);
+}
+
 }  // namespace camp::quic

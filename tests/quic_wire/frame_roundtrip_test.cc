@@ -2,6 +2,7 @@
 // is refused by the writer and every truncation by the parser.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "tests/quic_wire/test_util.h"
@@ -108,6 +109,20 @@ TEST(FrameRoundTrip, EveryFrameTypeAlone) {
     EXPECT_EQ(frame_type_of(g), frame_type_of(f));
     // One byte short of room: the writer refuses rather than writing part of a frame.
     EXPECT_EQ(write_frame(buf.data(), n - 1, f), 0u);
+    // The typed writers of the per-packet frames write the same bytes and refuse alike.
+    std::vector<uint8_t> typed(n);
+    size_t m = n;
+    if (const auto* s = std::get_if<StreamFrame>(&f)) {
+      m = write_frame(typed.data(), n, *s);
+      EXPECT_EQ(write_frame(typed.data(), n - 1, *s), 0u);
+    } else if (const auto* d = std::get_if<DatagramFrame>(&f)) {
+      m = write_frame(typed.data(), n, *d);
+      EXPECT_EQ(write_frame(typed.data(), n - 1, *d), 0u);
+    } else {
+      std::copy(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(n), typed.begin());
+    }
+    EXPECT_EQ(m, n);
+    EXPECT_TRUE(std::equal(typed.begin(), typed.end(), buf.begin()));
   }
 }
 
@@ -301,6 +316,9 @@ TEST(FrameWriter, RefusesWhatTheParserWouldRefuse) {
   EXPECT_EQ(write_frame(buf, sizeof buf, StreamFrame{0, kMax, view(kData), true, true, false}),
             0u);
   EXPECT_EQ(write_frame(buf, sizeof buf, StreamFrame{0, 5, view(kData), false, true, false}), 0u);
+  EXPECT_EQ(write_frame(buf, sizeof buf, Frame{StreamFrame{0, 5, view(kData), false, true, false}}),
+            0u);
+  EXPECT_EQ(write_frame(nullptr, 0, StreamFrame{0, 0, view(kData), false, true, false}), 0u);
   EXPECT_EQ(write_frame(buf, sizeof buf, CryptoFrame{kMax, view(kData)}), 0u);
   EXPECT_EQ(write_frame(buf, sizeof buf, MaxPathIdFrame{kMaxPathId + 1}), 0u);
   EXPECT_EQ(write_frame(buf, sizeof buf, PathAbandonFrame{kMaxPathId + 1, 0}), 0u);

@@ -186,6 +186,7 @@ bool CidManager::queue_retire(Path& p, uint64_t seq) {
   }
   if (p.retire_count == p.retires.size()) return false;
   p.retires[p.retire_count++] = PendingRetire{seq, false};
+  ++unsent_retires_;
   return true;
 }
 
@@ -347,6 +348,7 @@ size_t CidManager::retire_peer_path(uint64_t path_id) {
   const size_t n = p->peer_count;
   p->peer_count = 0;
   ++peer_gen_;
+  for (size_t i = 0; i < p->retire_count; ++i) unsent_retires_ -= p->retires[i].sent ? 0 : 1;
   p->retire_count = 0;
   p->abandoned = true;
   return n;
@@ -420,11 +422,13 @@ const PeerCid* CidManager::find_peer(uint64_t path_id, uint64_t sequence) const 
 }
 
 std::optional<RetireConnectionIdFrame> CidManager::next_retire_to_send(bool multipath) {
+  if (unsent_retires_ == 0) return std::nullopt;
   for (Path& p : paths_) {
     if (!p.open) continue;
     for (size_t i = 0; i < p.retire_count; ++i) {
       if (p.retires[i].sent) continue;
       p.retires[i].sent = true;
+      --unsent_retires_;
       RetireConnectionIdFrame f;
       f.has_path_id = multipath;
       f.path_id = p.id;
@@ -440,6 +444,7 @@ void CidManager::on_retire_acked(uint64_t path_id, uint64_t sequence) {
   if (!p) return;
   for (size_t i = 0; i < p->retire_count; ++i) {
     if (p->retires[i].sequence == sequence) {
+      unsent_retires_ -= p->retires[i].sent ? 0 : 1;
       p->retires[i] = p->retires[--p->retire_count];
       return;
     }
@@ -450,18 +455,22 @@ void CidManager::on_retire_lost(uint64_t path_id, uint64_t sequence) {
   Path* p = find_path(path_id);
   if (!p) return;
   for (size_t i = 0; i < p->retire_count; ++i) {
-    if (p->retires[i].sequence == sequence) p->retires[i].sent = false;
+    if (p->retires[i].sequence == sequence && p->retires[i].sent) {
+      p->retires[i].sent = false;
+      ++unsent_retires_;
+    }
   }
 }
 
-bool CidManager::has_retire_to_send() const {
+bool CidManager::has_retire_to_send() const { return unsent_retires_ > 0; }
+
+size_t CidManager::count_unsent_retires() const {
+  size_t n = 0;
   for (const Path& p : paths_) {
     if (!p.open) continue;
-    for (size_t i = 0; i < p.retire_count; ++i) {
-      if (!p.retires[i].sent) return true;
-    }
+    for (size_t i = 0; i < p.retire_count; ++i) n += p.retires[i].sent ? 0 : 1;
   }
-  return false;
+  return n;
 }
 
 size_t CidManager::pending_retires() const {

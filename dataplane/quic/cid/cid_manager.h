@@ -130,7 +130,8 @@ class CidManager {
   void on_retire_acked(uint64_t path_id, uint64_t sequence);
   void on_retire_lost(uint64_t path_id, uint64_t sequence);
   size_t pending_retires() const;  // owed, sent or not
-  bool has_retire_to_send() const;  // one not yet sent (or lost)
+  bool has_retire_to_send() const;  // one not yet sent (or lost): a count kept, no scan
+  size_t count_unsent_retires() const;  // the same by a scan of every path (tests)
 
   // ---- Closing a path (multipath-21 3.4) ----
   // We sent (or are sending) PATH_ABANDON for `path_id`: every CID the peer issued for it is
@@ -208,6 +209,7 @@ class CidManager {
   uint64_t peer_max_path_id_ = 0;
   uint64_t peer_gen_ = 0;  // bumped by every change to the peer CIDs in use or their tokens
   std::array<Path, kMaxCidPaths> paths_{};
+  size_t unsent_retires_ = 0;  // retires[] entries of open paths with sent false
   // Path IDs closed for good (multipath-21 3.4: MUST NOT be reused): every ID below closed_floor_
   // that has no Path, and closed_floor_ + i for bit i of closed_bits_. The floor moves up past a
   // run of closed IDs; a close 64 or more above it pushes the floor along and so also closes the

@@ -214,6 +214,16 @@ size_t write_frame(uint8_t* buf, size_t cap, const Frame& frame) {
 
 size_t frame_size(const Frame& frame) { return write_with(Writer{nullptr, SIZE_MAX}, frame); }
 
+size_t write_frame(uint8_t* buf, size_t cap, const StreamFrame& f) {
+  Writer w{buf, cap};
+  return buf != nullptr && put(w, f) ? w.result() : 0;
+}
+
+size_t write_frame(uint8_t* buf, size_t cap, const DatagramFrame& f) {
+  Writer w{buf, cap};
+  return buf != nullptr && put(w, f) ? w.result() : 0;
+}
+
 size_t write_ack(uint8_t* buf, size_t cap, std::span<const AckRange> ranges, uint64_t ack_delay,
                  const EcnCounts* ecn, const uint64_t* path_id) {
   if (buf == nullptr || ranges.empty()) return 0;

@@ -14,6 +14,9 @@ namespace camp::quic {
 
 // Writes any frame, including an AckFrame parsed from a packet (its ranges are re-encoded).
 size_t write_frame(uint8_t* buf, size_t cap, const Frame& frame);
+// The same for the frames of nearly every packet, without building a Frame for them.
+size_t write_frame(uint8_t* buf, size_t cap, const StreamFrame& frame);
+size_t write_frame(uint8_t* buf, size_t cap, const DatagramFrame& frame);
 
 // Bytes write_frame would write given unlimited room; 0 for a frame it would refuse.
 size_t frame_size(const Frame& frame);
