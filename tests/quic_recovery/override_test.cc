@@ -52,6 +52,15 @@ TEST(Override, WindowControllersApplyAndExpire) {
   ASSERT_EQ(cc.set_override(OverrideKind::kPacingRate, 1, 10 * kSecond), RecoveryError::kOk);
   cc.clear_override(OverrideKind::kPacingRate);
   EXPECT_DOUBLE_EQ(cc.pacing_rate(2 * kSecond), 1.25 * bwe);
+  // Clearing one override leaves another in force.
+  ASSERT_EQ(cc.set_override(OverrideKind::kPacingGain, 0.5, 10 * kSecond), RecoveryError::kOk);
+  ASSERT_EQ(cc.set_override(OverrideKind::kPacingRate, 1, 10 * kSecond), RecoveryError::kOk);
+  cc.clear_override(OverrideKind::kPacingRate);
+  EXPECT_DOUBLE_EQ(cc.pacing_rate(2 * kSecond), 0.5 * bwe);
+  EXPECT_TRUE(cc.rate_capped_by_override(2 * kSecond));
+  cc.clear_override(OverrideKind::kPacingGain);
+  EXPECT_DOUBLE_EQ(cc.pacing_rate(2 * kSecond), 1.25 * bwe);
+  EXPECT_FALSE(cc.rate_capped_by_override(2 * kSecond));
 }
 
 constexpr double kRate = 12.5e6;

@@ -1720,7 +1720,7 @@ void Connection::drop_path_response(size_t i) {
 }
 
 bool Connection::path_frames_pending(const Path& path) const {
-  return path.challenge_pending || path_response_due(path);
+  return path.challenge_pending || (n_responses_ != 0 && path_response_due(path));
 }
 
 bool Connection::path_response_due(const Path& path) const {

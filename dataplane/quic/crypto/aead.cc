@@ -1,5 +1,6 @@
 #include "dataplane/quic/crypto/aead.h"
 
+#include <bit>
 #include <cstring>
 
 namespace camp::quic {
@@ -18,10 +19,18 @@ bool tags_equal(const uint8_t* a, const uint8_t* b) {
 
 std::array<uint8_t, kAeadIvLen> make_nonce(std::span<const uint8_t, kAeadIvLen> iv,
                                            uint64_t packet_number, uint32_t path_id) {
+  // RFC 9001 5.3 / multipath 2.4: the IV XOR (path ID in bytes 0-3, packet number in 4-11),
+  // both big-endian: two word XORs rather than twelve byte ones, once per packet.
+  static_assert(std::endian::native == std::endian::little);
   std::array<uint8_t, kAeadIvLen> n;
-  std::memcpy(n.data(), iv.data(), kAeadIvLen);
-  for (int i = 0; i < 4; ++i) n[3 - i] ^= static_cast<uint8_t>(path_id >> (8 * i));
-  for (int i = 0; i < 8; ++i) n[11 - i] ^= static_cast<uint8_t>(packet_number >> (8 * i));
+  uint32_t hi;
+  uint64_t lo;
+  std::memcpy(&hi, iv.data(), 4);
+  std::memcpy(&lo, iv.data() + 4, 8);
+  hi ^= __builtin_bswap32(path_id);
+  lo ^= __builtin_bswap64(packet_number);
+  std::memcpy(n.data(), &hi, 4);
+  std::memcpy(n.data() + 4, &lo, 8);
   return n;
 }
 

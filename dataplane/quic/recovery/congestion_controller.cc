@@ -37,7 +37,14 @@ RecoveryError CongestionController::set_override(OverrideKind kind, double value
   if (k < 0 || k >= kNumOverrideKinds || !std::isfinite(value) || value <= 0)
     return RecoveryError::kBadValue;
   overrides_[k] = Override{value, expires_at, true};
+  any_override_ = true;
   return RecoveryError::kOk;
+}
+
+void CongestionController::clear_override(OverrideKind kind) {
+  overrides_[static_cast<int>(kind)].active = false;
+  any_override_ = false;
+  for (const Override& o : overrides_) any_override_ |= o.active;
 }
 
 const CongestionController::Override* CongestionController::active_override(OverrideKind kind,
@@ -51,6 +58,7 @@ bool CongestionController::override_active(OverrideKind kind, TimeNs now) const 
 }
 
 double CongestionController::pacing_rate(TimeNs now) const {
+  if (!any_override_) return own_pacing_rate();
   if (const Override* o = active_override(OverrideKind::kPacingRate, now)) return o->value;
   // MMF 8.4: pacing_rate = BWE x pacing_gain, BWE still the controller's own estimate.
   if (const Override* o = active_override(OverrideKind::kPacingGain, now))
@@ -59,6 +67,7 @@ double CongestionController::pacing_rate(TimeNs now) const {
 }
 
 bool CongestionController::rate_capped_by_override(TimeNs now) const {
+  if (!any_override_) return false;
   if (!override_active(OverrideKind::kPacingRate, now) &&
       !override_active(OverrideKind::kPacingGain, now))
     return false;

@@ -81,7 +81,7 @@ class CongestionController {
   // quantity; the state machine keeps running underneath, so at expiry the controller continues
   // from its own state. Values must be finite and positive.
   RecoveryError set_override(OverrideKind kind, double value, TimeNs expires_at);
-  void clear_override(OverrideKind kind) { overrides_[static_cast<int>(kind)].active = false; }
+  void clear_override(OverrideKind kind);
   bool override_active(OverrideKind kind, TimeNs now) const;
   // True while an override holds pacing below the controller's own rate: delivery rate samples
   // then measure the cap, not the path, and must count as app-limited so the bandwidth model
@@ -110,6 +110,7 @@ class CongestionController {
   };
   const Override* active_override(OverrideKind kind, TimeNs now) const;
   Override overrides_[kNumOverrideKinds];
+  bool any_override_ = false;  // one is set (perhaps expired): without, no per-packet lookups
 };
 
 // RFC 9002 section 7.2 initial window: min(10 * max_datagram_size, max(14720, 2 * mds)).

@@ -116,7 +116,7 @@ TransportError StreamManager::find_for_peer(uint64_t id, bool about_our_receivin
                                                                     : Perspective::kClient,
                                   t == 0);
     create(sid);
-    accept_queue_.push_back(sid);
+    push(accept_queue_, sid);
   }
   next_peer_[t] = index + 1;
   out = find(id);
@@ -126,7 +126,7 @@ TransportError StreamManager::find_for_peer(uint64_t id, bool about_our_receivin
 void StreamManager::queue_send(Stream& s) {
   if (!s.in_send_queue && s.send && s.send->has_pending()) {
     s.in_send_queue = true;
-    send_queue_.push_back({s.id, s.meta.path_id});
+    push(send_queue_, SendEntry{s.id, s.meta.path_id});
     count_queued(s.meta.path_id, +1);
   }
 }
@@ -229,7 +229,7 @@ size_t StreamManager::queued_streams(std::span<QueuedStream> out) const {
 void StreamManager::queue_control(Stream& s) {
   if (!s.in_control_queue) {
     s.in_control_queue = true;
-    control_queue_.push_back(s.id);
+    push(control_queue_, s.id);
   }
 }
 
@@ -612,7 +612,7 @@ bool StreamManager::next_stream_frame(size_t max_len, StreamFrame& out, uint32_t
     if (path_id != kAnyPath && front.path_id != kAnyPath && front.path_id != path_id) {
       // Pinned to another path: it keeps its turn for a packet on that path.
       send_queue_.pop_front();
-      send_queue_.push_back(front);
+      send_queue_.push_back(front);  // room: front was just popped
       continue;
     }
     bool got = next_stream_frame_on(front.id, max_len, out);

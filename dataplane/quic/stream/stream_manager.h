@@ -6,11 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <unordered_map>
+
+#include <boost/circular_buffer.hpp>
 
 #include "dataplane/quic/stream/recv_stream.h"
 #include "dataplane/quic/stream/send_meta.h"
@@ -181,12 +182,21 @@ class StreamManager {
   uint64_t recv_consumed_ = 0;
   bool need_max_data_ = false;
 
-  std::deque<uint64_t> accept_queue_;
+  // FIFOs that keep their storage: each grows (doubling) only past its largest size so far, so
+  // streams queued and dequeued packet after packet allocate nothing (a std::deque frees and
+  // allocates blocks as it moves along). Streams are bounded by the stream limits, and so are
+  // these.
+  template <class T>
+  static void push(boost::circular_buffer<T>& q, const T& v) {
+    if (q.full()) q.set_capacity(q.capacity() < 8 ? 8 : 2 * q.capacity());
+    q.push_back(v);
+  }
+  boost::circular_buffer<uint64_t> accept_queue_;
   struct SendEntry {
     uint64_t id;
     uint32_t path_id;  // the stream's pin when queued (kept in step by set_send_meta)
   };
-  std::deque<SendEntry> send_queue_;
+  boost::circular_buffer<SendEntry> send_queue_;
   size_t unpinned_queued_ = 0;
   struct PinCount {
     uint32_t path_id = kAnyPath;
@@ -194,7 +204,7 @@ class StreamManager {
     uint32_t streams = 0;  // live streams pinned to path_id (bounds the table)
   };
   PinCount pins_[kMaxPinnedPaths];
-  std::deque<uint64_t> control_queue_;
+  boost::circular_buffer<uint64_t> control_queue_;
 };
 
 }  // namespace camp::quic
