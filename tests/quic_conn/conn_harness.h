@@ -117,7 +117,10 @@ class ClientApp final : public QuicApp, public ConnectionObserver {
   }
   void on_datagram_acked(uint64_t) override { ++dg_acked; }
   void on_datagram_lost(uint64_t) override { ++dg_lost; }
-  void on_new_token(std::span<const uint8_t> t) override { token.assign(t.begin(), t.end()); }
+  void on_new_token(std::span<const uint8_t> t) override {
+    token.assign(t.begin(), t.end());
+    ++tokens;
+  }
 
   // Sends a new request for `want` bytes on a new stream of c, from outside an endpoint call (the
   // client proxy must poll for it to go out).
@@ -152,7 +155,8 @@ class ClientApp final : public QuicApp, public ConnectionObserver {
   std::vector<std::vector<uint8_t>> echoed;
   int dg_acked = 0;
   int dg_lost = 0;
-  std::vector<uint8_t> token;
+  std::vector<uint8_t> token;  // the last NEW_TOKEN received
+  int tokens = 0;
 };
 
 // Sits between the simulator and a real endpoint: `rx_hook` may edit a received datagram or drop

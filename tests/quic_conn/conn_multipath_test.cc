@@ -365,5 +365,48 @@ TEST(QuicConnMultipath, StatusBeforeThePathOpensIsKept) {
   EXPECT_FALSE(s->closed());
 }
 
+// Multipath 3.1.3 (RFC 9000 9.3): once the second client address is validated the server sends
+// a new token, and that token validates both addresses: a later connection from either one is
+// accepted without a Retry.
+TEST(QuicConnMultipath, TokenAfterANewPathValidatesEveryAddress) {
+  HarnessOptions o = mp_options();
+  o.retry = true;
+  const LinkConfig l = link_of(10 * kMillisecond, 50'000'000, 200);
+  TwoPaths t(200'000, l, l, o);
+  Harness& h = t.h;
+  Connection* c = h.connect(mp_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin && h.client_app.tokens >= 2; },
+                              5 * kSecond));
+  EXPECT_EQ(h.client_app.tokens, 2);  // after the handshake, after the second address
+  EXPECT_EQ(h.server->counters().retries_sent, 1u);
+  const std::vector<uint8_t> token = h.client_app.token;
+  t.open_second = false;
+  c->close(0, "done");
+  ASSERT_TRUE(h.sim.run_until(
+      [&] { return h.client->connection_count() == 0 && h.server->connection_count() == 0; },
+      5 * kSecond));
+
+  for (const Address& from : {t.cli2, h.cli_addr}) {
+    SCOPED_TRACE(from.port);
+    h.client_app.reset(3000);
+    ConnectionConfig cfg = mp_client();
+    cfg.token = token;
+    cfg.server_name = "server.test";
+    Connection* again = h.client->connect(tuple_from(from, h.srv_addr), h.sim.now(), cfg);
+    ASSERT_NE(again, nullptr);
+    ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 5 * kSecond));
+    EXPECT_FALSE(again->retried());
+    ASSERT_NE(h.server_conn(), nullptr);
+    EXPECT_TRUE(h.server_conn()->peer_address_validated());
+    again->close(0, "done");
+    ASSERT_TRUE(h.sim.run_until(
+        [&] { return h.client->connection_count() == 0 && h.server->connection_count() == 0; },
+        5 * kSecond));
+  }
+  EXPECT_EQ(h.server->counters().retries_sent, 1u);  // only the very first connection's
+}
+
 }  // namespace
 }  // namespace camp::quic

@@ -417,6 +417,77 @@ TEST_F(TokenCodecTest, AuthenticButImpossibleFieldsAreMalformed) {
   EXPECT_EQ(check(forge(kNewTokenTokenType, 4, np), a, kPort), TokenCheck::kMalformed);
 }
 
+// Multipath 3.1.3: one token for every address validated so far, each of them accepted.
+TEST_F(TokenCodecTest, NewTokenForSeveralAddresses) {
+  const IpAddr addrs[kMaxTokenAddresses] = {v4(198, 51, 100, 7), v6(2), v4(203, 0, 113, 9),
+                                            v6(3)};
+  std::array<uint8_t, kMaxTokenLen> buf;
+  for (size_t k = 1; k <= kMaxTokenAddresses; ++k) {
+    const size_t n =
+        codec_.make_new_token(buf.data(), buf.size(), std::span<const IpAddr>(addrs, k), kNow);
+    ASSERT_EQ(n, new_token_len(k));
+    const std::vector<uint8_t> t(buf.begin(), buf.begin() + n);
+    for (size_t i = 0; i < kMaxTokenAddresses; ++i) {
+      EXPECT_EQ(check(t, addrs[i], static_cast<uint16_t>(1000 + i)),
+                i < k ? TokenCheck::kValidNewToken : TokenCheck::kWrongAddress)
+          << k << " addresses, address " << i;
+    }
+    // Same bytes, other family: an IPv4 address never matches the start of an IPv6 one.
+    IpAddr lookalike = v4(0x20, 0x01, 0x0d, 0xb8);
+    EXPECT_EQ(check(t, lookalike, kPort), TokenCheck::kWrongAddress);
+    // Expiry and tampering apply to the whole token.
+    EXPECT_EQ(check(t, addrs[0], kPort, kNow + kDefaultNewTokenLifetime + 1), TokenCheck::kExpired);
+    std::vector<uint8_t> bad = t;
+    bad[n - 20] ^= 1;
+    EXPECT_EQ(check(bad, addrs[0], kPort), TokenCheck::kBadTag);
+    // Layout, independently: issued, then family and 16 address bytes per address.
+    std::vector<uint8_t> plain, want;
+    ASSERT_TRUE(gnutls_open(kKey, t, &plain));
+    put_be(want, kNow, 8);
+    for (size_t i = 0; i < k; ++i) {
+      want.push_back(addrs[i].family);
+      want.insert(want.end(), addrs[i].bytes, addrs[i].bytes + addrs[i].size());
+      want.insert(want.end(), 16 - addrs[i].size(), 0);
+    }
+    EXPECT_EQ(plain, want);
+  }
+  // Refused: none, one too many, a bad family among them, too little room.
+  const IpAddr five[5] = {addrs[0], addrs[1], addrs[2], addrs[3], v4(10, 0, 0, 1)};
+  EXPECT_EQ(codec_.make_new_token(buf.data(), buf.size(), std::span<const IpAddr>(), kNow), 0u);
+  EXPECT_EQ(codec_.make_new_token(buf.data(), buf.size(), std::span<const IpAddr>(five, 5), kNow),
+            0u);
+  const IpAddr with_bad[2] = {addrs[0], IpAddr{}};
+  EXPECT_EQ(codec_.make_new_token(buf.data(), buf.size(), std::span<const IpAddr>(with_bad, 2),
+                                  kNow),
+            0u);
+  EXPECT_EQ(codec_.make_new_token(buf.data(), new_token_len(2) - 1,
+                                  std::span<const IpAddr>(addrs, 2), kNow),
+            0u);
+  // Authentic but impossible: a length between whole addresses, a bad family in a later slot,
+  // more addresses than any token holds.
+  std::vector<uint8_t> np;
+  put_be(np, kNow, 8);
+  for (int i = 0; i < 2; ++i) {
+    np.push_back(4);
+    np.insert(np.end(), {198, 51, 100, 7});
+    np.insert(np.end(), 12, 0);
+  }
+  EXPECT_EQ(check(forge(kNewTokenTokenType, 6, np), addrs[0], kPort), TokenCheck::kValidNewToken);
+  auto ragged = np;
+  ragged.push_back(4);
+  EXPECT_EQ(check(forge(kNewTokenTokenType, 7, ragged), addrs[0], kPort), TokenCheck::kMalformed);
+  auto bad_family = np;
+  bad_family[8 + kTokenAddressLen] = 9;
+  EXPECT_EQ(check(forge(kNewTokenTokenType, 8, bad_family), addrs[0], kPort),
+            TokenCheck::kMalformed);
+  auto too_many = np;
+  for (size_t i = 2; i <= kMaxTokenAddresses; ++i) {
+    too_many.insert(too_many.end(), np.begin() + 8, np.begin() + 8 + kTokenAddressLen);
+  }
+  EXPECT_EQ(check(forge(kNewTokenTokenType, 9, too_many), addrs[0], kPort),
+            TokenCheck::kMalformed);
+}
+
 TEST_F(TokenCodecTest, MintingRefusesBadInput) {
   std::array<uint8_t, kMaxTokenLen> buf;
   buf.fill(0xee);

@@ -966,7 +966,7 @@ void Connection::drive_tls(TimeNs now) {
     app_wakeup_ = true;
     if (role_ == Role::kServer) {
       handshake_done_pending_ = true;
-      if (shared_.tokens) new_token_pending_ = true;
+      note_validated_address(paths_[0]->tuple.remote);
       confirm_handshake(now);
     }
     issue_cids();
@@ -1679,6 +1679,23 @@ void Connection::on_path_response(Path& path, uint64_t data, TimeNs now) {
   path.fallback.reset();
   ++stats_.path_validations;
   app_wakeup_ = true;
+  if (role_ == Role::kServer) note_validated_address(path.tuple.remote);
+}
+
+// RFC 9000 9.3: a token after each newly validated client address; multipath 3.1.3: one that
+// validates the earlier ones too, whichever token the client keeps.
+void Connection::note_validated_address(const IpAddr& a) {
+  if (!shared_.tokens) return;
+  size_t i = 0;
+  while (i < n_token_addrs_ && !(token_addrs_[i] == a)) ++i;
+  const bool known = i < n_token_addrs_;  // the tokens already sent cover it
+  if (!known) {
+    if (n_token_addrs_ < token_addrs_.size()) ++n_token_addrs_;
+    i = n_token_addrs_ - 1;  // when the list is full the oldest address makes room
+  }
+  for (; i > 0; --i) token_addrs_[i] = token_addrs_[i - 1];
+  token_addrs_[0] = a;
+  if (!known) new_token_pending_ = true;
 }
 
 void Connection::on_path_validation_timeout(Path& path, TimeNs now) {
@@ -2618,7 +2635,8 @@ void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog&
   }
   if (new_token_pending_ && shared_.tokens) {
     uint8_t tok[kMaxTokenLen];
-    const size_t n = shared_.tokens->make_new_token(tok, sizeof tok, path.tuple.remote, now);
+    const size_t n = shared_.tokens->make_new_token(
+        tok, sizeof tok, std::span<const IpAddr>(token_addrs_.data(), n_token_addrs_), now);
     if (n == 0 || put(NewTokenFrame{ByteView(tok, n)}, {SentFrameKind::kNewToken}, true)) {
       new_token_pending_ = false;
     }

@@ -708,6 +708,11 @@ class Connection {
   size_t rx_datagram_len_ = 0;       // the datagram being processed
   bool handshake_done_pending_ = false;  // server: HANDSHAKE_DONE to (re)send
   bool new_token_pending_ = false;
+  // Server: the client addresses validated on this connection, latest first; each NEW_TOKEN
+  // covers all of them (multipath 3.1.3), and a newly validated one asks for a new token.
+  std::array<IpAddr, kMaxTokenAddresses> token_addrs_{};
+  size_t n_token_addrs_ = 0;
+  void note_validated_address(const IpAddr& a);
   struct PendingCid {
     uint32_t path_id = 0;
     uint64_t sequence = 0;

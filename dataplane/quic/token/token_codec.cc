@@ -127,14 +127,29 @@ size_t TokenCodec::make_retry_token(uint8_t* out, size_t cap, const IpAddr& addr
 }
 
 size_t TokenCodec::make_new_token(uint8_t* out, size_t cap, const IpAddr& addr, TimeNs now) {
-  if (!ready() || !family_ok(addr) || out == nullptr || cap < kNewTokenLen) return 0;
-  std::array<uint8_t, kNewTokenLen> t{};  // zero padding after an IPv4 address
+  return make_new_token(out, cap, std::span<const IpAddr>(&addr, 1), now);
+}
+
+size_t TokenCodec::make_new_token(uint8_t* out, size_t cap, std::span<const IpAddr> addrs,
+                                  TimeNs now) {
+  if (!ready() || addrs.empty() || addrs.size() > kMaxTokenAddresses || out == nullptr ||
+      cap < new_token_len(addrs.size())) {
+    return 0;
+  }
+  for (const IpAddr& a : addrs) {
+    if (!family_ok(a)) return 0;
+  }
+  std::array<uint8_t, kMaxNewTokenLen> t{};  // zero padding after an IPv4 address
   uint8_t* p = t.data() + kTokenHeaderLen;
   put_u64(p, now);
-  p[8] = addr.family;
-  std::memcpy(p + 9, addr.bytes, addr.size());
+  p += 8;
+  for (const IpAddr& a : addrs) {
+    p[0] = a.family;
+    std::memcpy(p + 1, a.bytes, a.size());
+    p += kTokenAddressLen;
+  }
   if (!next_header(kNewTokenTokenType, t.data())) return 0;
-  const size_t n = seal(t.data(), kNewTokenPlainLen);
+  const size_t n = seal(t.data(), 8 + addrs.size() * kTokenAddressLen);
   if (n) std::memcpy(out, t.data(), n);
   return n;
 }
@@ -145,19 +160,22 @@ TokenCheck TokenCodec::validate(ByteView token, const IpAddr& addr, uint16_t por
   if (out) *out = ValidatedToken{.kind = kind};
   if (!ready()) return TokenCheck::kNotReady;
   // Lengths first: nothing below reads past token.size, and the AEAD runs on at most
-  // kMaxRetryPlainLen bytes.
+  // kMaxTokenLen - kTokenOverhead bytes.
   if (kind == TokenKind::kRetry) {
     if (token.size < kMinRetryTokenLen || token.size > kMaxRetryTokenLen) {
       return TokenCheck::kMalformed;
     }
   } else if (kind == TokenKind::kNewToken) {
-    if (token.size != kNewTokenLen) return TokenCheck::kMalformed;
+    if (token.size < kNewTokenLen || token.size > kMaxNewTokenLen ||
+        (token.size - new_token_len(0)) % kTokenAddressLen != 0) {
+      return TokenCheck::kMalformed;
+    }
   } else {
     return TokenCheck::kMalformed;
   }
 
   const size_t plain_len = token.size - kTokenOverhead;
-  std::array<uint8_t, kMaxRetryPlainLen> plain;  // the token is const: decrypt a copy
+  std::array<uint8_t, kMaxTokenLen - kTokenOverhead> plain;  // the token is const: decrypt a copy
   std::memcpy(plain.data(), token.data + kTokenHeaderLen, plain_len);
   std::span<const uint8_t, kAeadIvLen> nonce(token.data + 1, kAeadIvLen);
   std::span<const uint8_t, kAeadTagLen> tag(token.data + kTokenHeaderLen + plain_len,
@@ -173,12 +191,14 @@ TokenCheck TokenCodec::validate(ByteView token, const IpAddr& addr, uint16_t por
   if (out) out->issued = issued;
 
   if (kind == TokenKind::kNewToken) {
-    const uint8_t family = p[8];
-    if (family != 4 && family != 6) return TokenCheck::kMalformed;
-    // Port deliberately ignored: a later connection almost never reuses it (8.1.3).
-    if (family != addr.family || std::memcmp(p + 9, addr.bytes, addr.size()) != 0) {
-      return TokenCheck::kWrongAddress;
+    bool match = false;
+    for (const uint8_t* a = p + 8; a < p + plain_len; a += kTokenAddressLen) {
+      const uint8_t family = a[0];
+      if (family != 4 && family != 6) return TokenCheck::kMalformed;
+      // Port deliberately ignored: a later connection almost never reuses it (8.1.3).
+      match |= family == addr.family && std::memcmp(a + 1, addr.bytes, addr.size()) == 0;
     }
+    if (!match) return TokenCheck::kWrongAddress;
     return check_age(issued, now, lifetimes_.new_token, TokenCheck::kValidNewToken);
   }
 

@@ -5,12 +5,16 @@
 //   type (1) | nonce (12) = issuer_id (4, BE) || counter (8, BE) | ciphertext | tag (16)
 // Retry plaintext:     issued (8) | port (2) | family (1) | address (4 or 16) |
 //                      odcid_len (1) | odcid (0..20) | rscid_len (1) | rscid (0..20)
-// NEW_TOKEN plaintext: issued (8) | family (1) | address (16, IPv4 zero-padded)
+// NEW_TOKEN plaintext: issued (8) | 1 to kMaxTokenAddresses x (family (1) | address (16, IPv4
+//                      zero-padded)); the count follows from the length
 // The type byte is in the clear but authenticated: 8.1.1 lets anyone see which kind a token is,
 // and the server must know the kind even when the token fails to validate (see TokenAction).
-// NEW_TOKEN tokens all have one length, so an observer cannot tell the issuing connection's
-// address family; a Retry token is returned at once from the same address, so its length (which
-// follows the family and the CID lengths, all visible in the packets) hides nothing.
+// A NEW_TOKEN token validates any of its addresses: under multipath the server issues one after
+// each newly validated client address that covers the earlier ones too, so whichever token a
+// client keeps works from any of them (draft-ietf-quic-multipath-21 3.1.3). Its length tells how
+// many addresses it holds, never their families, so an observer cannot tell the issuing
+// connection's address family; a Retry token is returned at once from the same address, so its
+// length (which follows the family and the CID lengths, all visible in the packets) hides nothing.
 //
 // Nonces never repeat under one key: each codec sharing a key gets its own issuer_id (the worker
 // number) and counts up from first_counter, refusing to mint once the counter would wrap.
@@ -40,13 +44,19 @@ inline constexpr uint8_t kNewTokenTokenType = 0x4e;  // 'N'
 
 inline constexpr size_t kTokenHeaderLen = 1 + kAeadIvLen;
 inline constexpr size_t kTokenOverhead = kTokenHeaderLen + kAeadTagLen;  // 29
-inline constexpr size_t kNewTokenPlainLen = 8 + 1 + 16;
-inline constexpr size_t kNewTokenLen = kTokenOverhead + kNewTokenPlainLen;  // 54
+inline constexpr size_t kMaxTokenAddresses = 4;
+inline constexpr size_t kTokenAddressLen = 1 + 16;  // family, address
+inline constexpr size_t new_token_len(size_t addresses) {
+  return kTokenOverhead + 8 + addresses * kTokenAddressLen;
+}
+inline constexpr size_t kNewTokenLen = new_token_len(1);  // 54: one address
+inline constexpr size_t kMaxNewTokenLen = new_token_len(kMaxTokenAddresses);  // 105
 inline constexpr size_t kMinRetryPlainLen = 8 + 2 + 1 + 4 + 1 + 1;
 inline constexpr size_t kMaxRetryPlainLen = 8 + 2 + 1 + 16 + 1 + kMaxCidLength + 1 + kMaxCidLength;
 inline constexpr size_t kMinRetryTokenLen = kTokenOverhead + kMinRetryPlainLen;  // 46
 inline constexpr size_t kMaxRetryTokenLen = kTokenOverhead + kMaxRetryPlainLen;  // 98
-inline constexpr size_t kMaxTokenLen = kMaxRetryTokenLen;
+inline constexpr size_t kMaxTokenLen =
+    kMaxRetryTokenLen > kMaxNewTokenLen ? kMaxRetryTokenLen : kMaxNewTokenLen;
 
 inline constexpr DurationNs kDefaultRetryTokenLifetime = 10 * kSecond;
 inline constexpr DurationNs kDefaultNewTokenLifetime = 24 * 3600 * kSecond;
@@ -59,10 +69,11 @@ enum class TokenKind : uint8_t {
 
 enum class TokenCheck : uint8_t {
   kValidRetry,     // address and port match, within the Retry lifetime
-  kValidNewToken,  // IP address matches (port not checked: 8.1.3), within the NEW_TOKEN lifetime
+  kValidNewToken,  // an IP address it holds matches (port not checked: 8.1.3), within the
+                   // NEW_TOKEN lifetime
   kMalformed,      // wrong length, unknown type byte, or an impossible field after decryption
   kBadTag,         // AEAD tag did not verify: forged, corrupted, truncated or another key's
-  kWrongAddress,   // authentic, but minted for another IP address (or family)
+  kWrongAddress,   // authentic, but minted for other IP addresses (or families)
   kWrongPort,      // authentic Retry token minted for another UDP port
   kExpired,        // authentic, older than its kind's lifetime
   kFromFuture,     // authentic, issued after `now`: another clock (see README), never accepted
@@ -124,6 +135,8 @@ class TokenCodec {
   size_t make_retry_token(uint8_t* out, size_t cap, const IpAddr& addr, uint16_t port,
                           ByteView odcid, ByteView retry_scid, TimeNs now);
   size_t make_new_token(uint8_t* out, size_t cap, const IpAddr& addr, TimeNs now);
+  // A NEW_TOKEN token for every address in addrs (1 to kMaxTokenAddresses, each family 4 or 6).
+  size_t make_new_token(uint8_t* out, size_t cap, std::span<const IpAddr> addrs, TimeNs now);
 
   // Checks a token from a client Initial sent from addr:port at `now`. out (optional) always gets
   // the claimed kind; on kValidRetry also the two connection IDs.
