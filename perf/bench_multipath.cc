@@ -404,7 +404,7 @@ struct Outcome {
   uint64_t rx_calls = 0, timer_calls = 0, outliers = 0, outlier_ticks = 0;
   uint64_t rx_datagrams = 0, tx_datagrams = 0, tx_from_rx = 0;
   ConnStats server_stats;
-  uint64_t picks_reused = 0, timeouts_reused = 0;  // the server's, over the whole run
+  uint64_t picks_reused = 0;  // the server's, over the whole run
   std::vector<Connection::PathInfo> server_paths;
   double wall_s = 0;
 };
@@ -566,7 +566,6 @@ Outcome run_scenario(const Tls& tls, const Scenario& s) {
   const std::vector<Connection*> sc = server_conns();
   for (Connection* c : sc) {
     out.picks_reused += c->send_picks_reused();
-    out.timeouts_reused += c->timeouts_reused();
   }
   if (!sc.empty()) {  // the first connection's, as an example
     out.server_stats = sc[0]->stats();
@@ -643,9 +642,8 @@ double cost_run(const Tls& tls, const char* label, const Scenario& s, double hz)
                static_cast<double>(o.received - o.bytes_at_timing) * 8 / vsecs / 1e9,
                static_cast<unsigned long long>(o.server_stats.packets_lost), o.wall_s);
   if (o.server_paths.size() > 1) {
-    std::fprintf(stderr, "%17s scheduler picks reused %llu, next_timeout answers reused %llu\n", "",
-                 static_cast<unsigned long long>(o.picks_reused),
-                 static_cast<unsigned long long>(o.timeouts_reused));
+    std::fprintf(stderr, "%17s scheduler picks reused %llu\n", "",
+                 static_cast<unsigned long long>(o.picks_reused));
     std::fprintf(stderr, "%17s", "");
     for (const auto& p : o.server_paths) {
       std::fprintf(stderr, " [path %u: %llu packets, %.1f MB stream]", p.path_id,

@@ -114,5 +114,40 @@ TEST(QuicEndpointService, ATimerServicesOnlyTheConnectionsDue) {
   h.client_proxy.inner = h.client.get();
 }
 
+// The endpoints keep every connection's next deadline in a heap and work only on those due or
+// acted on. What an application does from outside any endpoint call (a request on a stream, a
+// close) is seen at the endpoint's next call all the same, and the heap stays bounded however
+// often the deadlines move.
+TEST(QuicEndpointService, OutOfBandActionsAreServedAndTheDeadlineHeapStaysBounded) {
+  Harness h(0);
+  std::vector<Connection*> conns;
+  six_idle_connections(h, conns);
+  if (HasFatalFailure()) return;
+  const size_t bound = 2 * conns.size() + 64;
+  size_t most_client = 0, most_server = 0;
+  auto watch = [&] {
+    most_client = std::max(most_client, h.client->wake_entries());
+    most_server = std::max(most_server, h.server->wake_entries());
+    return h.client_app.fin;
+  };
+  // A request written from outside: the response (2 MB, thousands of deadline moves) arrives.
+  h.client_app.auto_request = true;  // reads it (request() opened the stream: no second one)
+  h.client_app.request(*conns[1], 2 << 20);
+  ASSERT_TRUE(h.sim.run_until(watch, h.sim.now() + 10 * kSecond));
+  EXPECT_EQ(h.client_app.received, uint64_t{2} << 20);
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  EXPECT_LE(most_client, bound);
+  EXPECT_LE(most_server, bound);
+  EXPECT_GT(most_server, 0u);
+  // A close from outside goes out at once (not at some later deadline of the connection): the
+  // server learns of it within a round trip and frees it after its draining period (3 PTO),
+  // long before any idle timeout (30 s).
+  conns[4]->close(0, "bye");
+  const TimeNs closed_at = h.sim.now();
+  ASSERT_TRUE(h.sim.run_until([&] { return h.server->connection_count() == 5; },
+                              closed_at + 2 * kSecond));
+  EXPECT_LT(h.sim.now() - closed_at, 300 * kMillisecond);
+}
+
 }  // namespace
 }  // namespace camp::quic

@@ -274,7 +274,6 @@ Connection::Path& Connection::make_path(uint32_t path_id, const Tuple& tuple, Ti
                          [&](const auto& p) { return p->path_id > path_id; });
   // One more path for the scheduler and the timers.
   pick_memo_.path = nullptr;
-  ++sched_gen_;
   return **paths_.insert(at, std::move(path));
 }
 
@@ -294,6 +293,7 @@ size_t Connection::live_paths() const {
 }
 
 Connection::OpenPathResult Connection::open_path(const Tuple& tuple, TimeNs now, uint32_t* id_out) {
+  note_app_action();
   const TouchAll touch{*this};
   last_now_ = std::max(last_now_, now);
   if (role_ != Role::kClient || state_ != ConnState::kConfirmed) return OpenPathResult::kNotConfirmed;
@@ -332,6 +332,7 @@ Connection::OpenPathResult Connection::open_path(const Tuple& tuple, TimeNs now,
 }
 
 bool Connection::set_path_status(uint32_t path_id, bool available) {
+  note_app_action();
   const TouchAll touch{*this};
   Path* p = find_path(path_id);
   if (!multipath_ || !p || !path_open(*p)) return false;
@@ -342,6 +343,7 @@ bool Connection::set_path_status(uint32_t path_id, bool available) {
 }
 
 void Connection::set_scheduler(SchedulerKind k) {
+  note_app_action();
   const TouchAll touch{*this};
   if (!scheduler_ || scheduler_->kind() != k) scheduler_ = make_scheduler(k);
   // The copy buffer is made once, when a redundant scheduler is first chosen (not per packet).
@@ -349,6 +351,7 @@ void Connection::set_scheduler(SchedulerKind k) {
 }
 
 bool Connection::abandon_path(uint32_t path_id, uint64_t error_code, TimeNs now) {
+  note_app_action();
   const TouchAll touch{*this};
   last_now_ = std::max(last_now_, now);
   Path* p = find_path(path_id);
@@ -402,7 +405,6 @@ void Connection::drop_path(size_t index) {
   // 3.4.3: what it had in flight was counted lost at abandon; its CIDs (both ways) go now.
   cids_->abandon_path(p.path_id, [&](const LocalCid& c) { registry_.remove_cid(*this, c.cid.view()); });
   pick_memo_.path = nullptr;  // it may point at this path
-  ++sched_gen_;
   paths_.erase(paths_.begin() + static_cast<std::ptrdiff_t>(index));
   // The ID is gone for good (3.4): let the peer open another in its place.
   if (multipath_) {
@@ -535,7 +537,6 @@ DurationNs ack_age(TimeNs last_ack_time, TimeNs now) {
 void Connection::touch_all_paths() {
   for (const auto& p : paths_) touch_path(*p);
   pick_memo_.path = nullptr;
-  ++sched_gen_;
   ++state_gen_;
 }
 
@@ -554,7 +555,6 @@ Connection::RxTouch::~RxTouch() {
     p->sched.rx_touched = false;
     c.touch_path(*p);
   }
-  ++c.sched_gen_;  // the idle deadline moved
   ++c.state_gen_;  // control_pending() reads the streams, which the frames may have changed
 }
 
@@ -1598,6 +1598,7 @@ bool Connection::switch_peer_cid(Path& path) {
 // ---- Path validation and migration (RFC 9000 8.2, 9) ------------------------------------------
 
 bool Connection::migrate(const Tuple& tuple, TimeNs now) {
+  note_app_action();
   const TouchAll touch{*this};
   last_now_ = std::max(last_now_, now);
   if (role_ != Role::kClient || state_ != ConnState::kConfirmed ||
@@ -2218,6 +2219,9 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
     if (!close_send_pending_) return 0;
     close_send_pending_ = false;
     n = build_close_datagram(buf, limit, path);
+    // RFC 9000 10.2: the closing period runs from the close that went out. An application's
+    // close() on a connection idle for a while dated it from the connection's last activity.
+    if (n) close_deadline_ = std::max(close_deadline_, now + 3 * max_pto());
   } else {
     n = build_datagram(buf, limit, path, now);
   }
@@ -2800,26 +2804,13 @@ size_t Connection::build_close_datagram(uint8_t* buf, size_t limit, Path& path) 
 // ---- Timers --------------------------------------------------------------------------------------
 
 TimeNs Connection::next_timeout(TimeNs now) const {
-  // One path, or no open one: nothing to cache; several: what the paths' SchedCache says.
+  // One path, or no open one: nothing to cache; several: what the paths' SchedCache says. The
+  // endpoint asks once after each call that worked on the connection (its deadline heap).
   if (paths_.size() == 1 ||
       (state_ != ConnState::kHandshake && state_ != ConnState::kConfirmed)) {
     return fresh_next_timeout(now);
   }
-  // The previous answer holds while nothing it read changed (sched_gen_ and the cheap inputs),
-  // at the same `now`; or, when it was a time still ahead, until then: up to it no pacer opens
-  // (those wakes are part of it) and no deadline passes, so the same inputs give the same answer
-  // (with a scheduler that ignores how old a path's last ACK is).
-  const uint8_t work = timeout_work();
-  TimeoutMemo& m = timeout_memo_;
-  TimeNs t;
-  if (m.gen == sched_gen_ && m.work == work && now >= m.now &&
-      (now == m.now || (m.t > m.now && now < m.t && scheduler_->ignores_ack_age()))) {
-    ++timeouts_reused_;
-    t = m.t;
-  } else {
-    t = cached_next_timeout(now);
-    m = {sched_gen_, work, now, t};
-  }
+  const TimeNs t = cached_next_timeout(now);
   if (cfg_.check_send_cache) check_cache(t == fresh_next_timeout(now));
   return t;
 }
@@ -2834,14 +2825,6 @@ bool Connection::handshake_spaces_due(bool cwnd_ok, TimeNs& t) const {
     if (cwnd_ok && sp.crypto_tx.has_pending()) return true;
   }
   return false;
-}
-
-uint8_t Connection::timeout_work() const {
-  return static_cast<uint8_t>(
-      (app_data_pending() ? 1 : 0) | (streams_->has_pending_control() ? 2 : 0) |
-      (space(PnSpace::kApplicationData).crypto_tx.has_pending() ? 4 : 0) |
-      (replay_ && replay_->len ? 8 : 0) | (control_pending_cached() ? 16 : 0) |
-      (only_pinned_work() ? 32 : 0));
 }
 
 TimeNs Connection::cached_next_timeout(TimeNs now) const {
@@ -3011,7 +2994,10 @@ void Connection::on_timeout(TimeNs now) {
   if (state_ == ConnState::kClosed) return;
   if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
     touch.armed = true;
-    if (now >= close_deadline_) finish(now);
+    // Not before our CONNECTION_CLOSE went out, when it can (see send()).
+    const Path* cp = carrier_path();
+    const bool close_owed = close_send_pending_ && cp && !amplification_blocked(*cp);
+    if (now >= close_deadline_ && !close_owed) finish(now);
     return;
   }
   if (now >= idle_deadline_) {
@@ -3086,6 +3072,7 @@ void Connection::on_timeout(TimeNs now) {
 // ---- Application ---------------------------------------------------------------------------------
 
 bool Connection::send_datagram(std::span<const uint8_t> data, uint64_t* id_out) {
+  note_app_action();
   return send_datagram(data, id_out, SendMeta{});
 }
 
@@ -3103,6 +3090,7 @@ size_t Connection::queued_data(std::span<QueuedData> out) const {
 }
 
 bool Connection::set_stream_meta(uint64_t stream_id, const SendMeta& meta) {
+  note_app_action();
   const TouchAll touch{*this};
   if (!streams_ || !streams_->set_send_meta(stream_id, meta)) return false;
   // A pin to a path that is gone (or never opened) means any path.
@@ -3112,6 +3100,7 @@ bool Connection::set_stream_meta(uint64_t stream_id, const SendMeta& meta) {
 
 bool Connection::send_datagram(std::span<const uint8_t> data, uint64_t* id_out,
                                const SendMeta& meta) {
+  note_app_action();
   const TouchAll touch{*this};
   if (!peer_tp_applied_ || !peer_tp_.max_datagram_frame_size) return false;
   // The frame (type + length + data) must respect the peer's limit and fit one packet.
@@ -3136,6 +3125,7 @@ bool Connection::receive_datagram(std::vector<uint8_t>& out) {
 }
 
 void Connection::close(uint64_t app_error, std::string_view reason) {
+  note_app_action();
   const TouchAll touch{*this};
   enter_closing(true, app_error, 0, reason, last_now_);
 }

@@ -152,6 +152,10 @@ class Connection {
    public:
     virtual bool add_cid(Connection& c, ByteView cid) = 0;
     virtual void remove_cid(Connection& c, ByteView cid) = 0;
+    // The application acted on c through its API (streams, DATAGRAM, paths, close...): its
+    // next deadline may have moved, perhaps outside any endpoint call, so the endpoint serves
+    // it at its next call rather than at the deadline it knew.
+    virtual void on_app_action(Connection& c) {}
 
    protected:
     ~CidRegistry() = default;
@@ -190,7 +194,10 @@ class Connection {
   void on_timeout(TimeNs now);
 
   // ---- Application -----------------------------------------------------------------------------
-  StreamManager& streams() { return *streams_; }
+  StreamManager& streams() {
+    note_app_action();
+    return *streams_;
+  }
   const StreamManager& streams() const { return *streams_; }
   void set_observer(ConnectionObserver* o) { observer_ = o; }
   // Queues a DATAGRAM frame (RFC 9221). False when DATAGRAM was not negotiated, the data exceeds
@@ -319,10 +326,9 @@ class Connection {
   // a fresh computation, and how many differed (a missed invalidation; always 0 when correct).
   uint64_t send_cache_checks() const { return cache_checks_; }
   uint64_t send_cache_mismatches() const { return cache_mismatches_; }
-  // Packets sent on the scheduler's previous pick without asking it again (a burst), and
-  // next_timeout() answers kept from the previous call: with several paths, always counted.
+  // Packets sent on the scheduler's previous pick without asking it again (a burst): with
+  // several paths, always counted.
   uint64_t send_picks_reused() const { return picks_reused_; }
-  uint64_t timeouts_reused() const { return timeouts_reused_; }
   // Client: the session to store for resumption (empty until a ticket arrived).
   std::vector<uint8_t> session_data() const { return tls_ ? tls_->session_data() : std::vector<uint8_t>{}; }
 
@@ -522,11 +528,7 @@ class Connection {
   Path* full_pick(TimeNs now);
   // True when PickMemo still holds: `out` is then its path, or null when nothing can be sent.
   bool reuse_pick(TimeNs now, Path*& out);
-  void set_pacing_wake(Path& p, TimeNs t) {
-    if (p.pacing_wake == t) return;
-    p.pacing_wake = t;
-    ++sched_gen_;
-  }
+  void set_pacing_wake(Path& p, TimeNs t) { p.pacing_wake = t; }
   // The path that carries what belongs to no path (control frames, ACKs of abandoned paths).
   Path* carrier_path();
   const Path* carrier_path() const;
@@ -556,7 +558,6 @@ class Connection {
   void mark_stale(const Path& p) const {
     p.sched.stale = true;
     p.sched.pace_now = kNever;
-    ++sched_gen_;
     // The memo rests on every other path staying as it was.
     if (&p != pick_memo_.path) pick_memo_.path = nullptr;
   }
@@ -655,6 +656,7 @@ class Connection {
   uint64_t id_;
   ConnectionShared shared_;
   CidRegistry& registry_;
+  void note_app_action() { registry_.on_app_action(*this); }
   ConnectionConfig cfg_;
   Role role_ = Role::kUnknown;
   ConnState state_ = ConnState::kHandshake;
@@ -765,23 +767,11 @@ class Connection {
   // The scheduler's entries, built for each pick (a member: an array of them on the stack was
   // default-initialised on every call).
   mutable PathView scratch_views_[kMaxCidPaths];
-  // Bumped by whatever next_timeout() reads of the paths: touch_path(), a pacer wake set, a
-  // packet built. The last next_timeout() answer holds while it is unchanged (see next_timeout).
-  mutable uint64_t sched_gen_ = 0;
-  struct TimeoutMemo {
-    uint64_t gen = UINT64_MAX;
-    uint8_t work = 0;  // the cheap inputs read fresh each time (timeout_work())
-    TimeNs now = 0;
-    TimeNs t = 0;
-  };
-  mutable TimeoutMemo timeout_memo_;
-  uint8_t timeout_work() const;
   // next_timeout()'s part for the Initial and Handshake spaces (on the first path): lowers t to
   // an ACK deadline; true when something is to be sent at once (cwnd_ok: the window allows
   // CRYPTO data).
   bool handshake_spaces_due(bool cwnd_ok, TimeNs& t) const;
   mutable uint64_t picks_reused_ = 0;
-  mutable uint64_t timeouts_reused_ = 0;
   mutable uint64_t cache_checks_ = 0;
   mutable uint64_t cache_mismatches_ = 0;
   bool cache_abort_ = false;  // CAMP_CHECK_SEND_CACHE set: a mismatch aborts

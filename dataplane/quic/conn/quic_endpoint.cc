@@ -13,6 +13,8 @@ namespace {
 constexpr size_t kMinInitialDatagram = 1200;  // RFC 9000 14.1
 constexpr size_t kMinClientDcid = 8;          // RFC 9000 7.2
 constexpr size_t kMinStatelessReset = 21;     // RFC 9000 10.3
+// Stale entries the deadline heap may hold beyond two per live connection before it is rebuilt.
+constexpr size_t kHeapSlack = 64;
 
 uint32_t handle_of(const Connection& c) { return static_cast<uint32_t>(c.id()); }
 
@@ -73,6 +75,9 @@ QuicEndpoint::QuicEndpoint(const QuicEndpointConfig& cfg, const TlsContext& tls,
   free_.reserve(cfg.max_connections);
   live_.reserve(cfg.max_connections);
   touched_.reserve(cfg.max_connections);
+  woken_.reserve(cfg.max_connections);
+  due_.reserve(cfg.max_connections);
+  heap_.reserve(2 * cfg.max_connections + kHeapSlack);
   for (size_t i = cfg.max_connections; i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
 }
 
@@ -98,6 +103,8 @@ std::optional<uint32_t> QuicEndpoint::new_slot() {
   slots_[h].reset_tokens.clear();
   slots_[h].reset_gen = UINT64_MAX;
   slots_[h].reset_missing = 0;
+  slots_[h].deadline = kNever;
+  slots_[h].live_pos = static_cast<uint32_t>(live_.size());
   live_.push_back(h);
   return h;
 }
@@ -135,10 +142,11 @@ Connection* QuicEndpoint::connect(const Tuple& tuple, TimeNs now, const Connecti
   if (cfg_.qlog_factory) c.set_qlog(cfg_.qlog_factory(Role::kClient, ByteView()));
   if (!c.connect(cfg, tuple, now)) {
     last_error_ = c.close_info().reason.empty() ? "handshake could not start" : c.close_info().reason;
-    reap(now);
+    reap(*h);
     return nullptr;
   }
   if (app_) app_->on_new_connection(c);
+  settle(*h, now);  // its first Initial is due now
   return &c;
 }
 
@@ -163,26 +171,95 @@ void QuicEndpoint::on_datagrams(const RxDatagram* rx, size_t n, uint64_t now, Tx
   // one after every burst cost a send attempt each. The others are served at their own
   // deadlines (on_timer), which next_wake() takes from all of them.
   for (const uint32_t h : touched_) {
-    slots_[h].touched = false;
     if (slots_[h].conn) service(h, now, tx, stats);
   }
+  for (const uint32_t h : touched_) {
+    slots_[h].touched = false;
+    if (slots_[h].conn) settle(h, now);
+  }
   touched_.clear();
-  reap(now);
   tx.request_timer(next_wake(now));
 }
 
 uint64_t QuicEndpoint::on_timer(uint64_t now, TxBatch& tx, WorkerStats& stats) {
-  // Only the connections whose time has come (their timers, or something to send now: data the
-  // application queued outside a callback makes next_timeout() answer `now`), or whose
-  // application has news, are serviced; the others cost one kept next_timeout() answer each.
-  for (size_t i = 0; i < live_.size(); ++i) {
-    Connection& c = *slots_[live_[i]].conn;
+  // Only the connections whose deadline has come (their timers, or something to send now) and
+  // those whose application acted since (Slot::woken) run; the others cost nothing.
+  due_.clear();
+  while (!heap_.empty() && heap_.front().t <= now) {
+    const Wake w = heap_.front();
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    heap_.pop_back();
+    Slot& s = slots_[w.h];
+    if (!s.conn || w.gen != s.gen || w.t != s.deadline || s.due) continue;  // stale
+    s.deadline = kNever;  // filed afresh by settle()
+    s.due = true;
+    due_.push_back(w.h);
+  }
+  for (const uint32_t h : woken_) {
+    Slot& s = slots_[h];
+    s.in_woken_list = false;
+    if (s.conn && s.woken && !s.due) {
+      s.due = true;
+      due_.push_back(h);
+    }
+  }
+  woken_.clear();
+  for (const uint32_t h : due_) {
+    if (!slots_[h].conn) continue;
+    Connection& c = *slots_[h].conn;
     const bool due = c.next_timeout(now) <= now;
     if (due) c.on_timeout(now);
-    if (due || c.app_wakeup_pending()) service(live_[i], now, tx, stats);
+    if (due || c.app_wakeup_pending()) service(h, now, tx, stats);
   }
-  reap(now);
+  for (const uint32_t h : due_) {
+    slots_[h].due = false;
+    if (slots_[h].conn) settle(h, now);
+  }
   return next_wake(now);
+}
+
+void QuicEndpoint::on_app_action(Connection& c) {
+  Slot& s = slots_[handle_of(c)];
+  if (!s.woken) {
+    s.woken = true;
+    ++n_woken_;
+  }
+  if (!s.in_woken_list) {
+    s.in_woken_list = true;
+    woken_.push_back(handle_of(c));
+  }
+}
+
+void QuicEndpoint::settle(uint32_t h, TimeNs now) {
+  Slot& s = slots_[h];
+  if (s.woken) {  // what its application did is seen now
+    s.woken = false;
+    --n_woken_;
+  }
+  if (s.conn->closed()) {
+    reap(h);
+  } else {
+    schedule(h, now);
+  }
+}
+
+void QuicEndpoint::schedule(uint32_t h, TimeNs now) {
+  Slot& s = slots_[h];
+  const TimeNs t = s.conn->next_timeout(now);
+  if (t == s.deadline) return;
+  s.deadline = t;
+  if (t == kNever) return;
+  if (heap_.size() >= 2 * live_.size() + kHeapSlack) {
+    // Mostly stale entries (deadlines that moved): keep one per live connection.
+    heap_.clear();
+    for (const uint32_t l : live_) {
+      if (slots_[l].deadline != kNever) heap_.push_back({slots_[l].deadline, l, slots_[l].gen});
+    }
+    std::make_heap(heap_.begin(), heap_.end(), std::greater<>());
+    return;  // h's entry is among them
+  }
+  heap_.push_back({t, h, s.gen});
+  std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
 }
 
 int32_t QuicEndpoint::steer(const RxDatagram& d) const {
@@ -293,7 +370,7 @@ void QuicEndpoint::accept_initial(const PacketHeader& h, const RxDatagram& d, Ti
                                                                       ? info.odcid_from_retry->view()
                                                                       : h.dcid));
   if (!c.accept(cfg_.conn, info, d.tuple, now)) {
-    reap(now);
+    reap(*slot);
     return;
   }
   c.on_datagram(const_cast<uint8_t*>(d.data), d.len, d.tuple, now);
@@ -429,11 +506,15 @@ bool QuicEndpoint::stateless_reset_for_us(const RxDatagram& d, TimeNs now) {
   const ByteView tail(d.data + d.len - kStatelessResetTokenLength, kStatelessResetTokenLength);
   if (const std::optional<ConnectionHandle> h = reset_index_.find(tail);
       h && slots_[*h].conn && slots_[*h].conn->on_unroutable_datagram(d.data, d.len, now)) {
+    touch(*h);  // now draining: settled (and its application told) after the burst
     return true;
   }
   if (reset_index_missing_ == 0) return false;
   for (uint32_t l : live_) {
-    if (slots_[l].conn->on_unroutable_datagram(d.data, d.len, now)) return true;
+    if (slots_[l].conn->on_unroutable_datagram(d.data, d.len, now)) {
+      touch(l);
+      return true;
+    }
   }
   return false;
 }
@@ -444,38 +525,39 @@ void QuicEndpoint::release_slot(uint32_t h) {
   for (const ConnectionId& cid : s.cids) table_.erase(cid.view());
   s.cids.clear();
   s.conn.reset();
+  ++s.gen;  // its heap entries are stale now
+  s.deadline = kNever;
+  if (s.woken) {
+    s.woken = false;
+    --n_woken_;
+  }
+  const uint32_t last = live_.back();
+  live_[s.live_pos] = last;
+  slots_[last].live_pos = s.live_pos;
+  live_.pop_back();
   free_.push_back(h);
 }
 
-void QuicEndpoint::reap_silently(uint32_t h) {
+void QuicEndpoint::reap_silently(uint32_t h) { release_slot(h); }
+
+void QuicEndpoint::reap(uint32_t h) {
+  Connection& c = *slots_[h].conn;
+  if (app_) app_->on_connection_closed(c);
+  counters_.key_updates += c.stats().key_updates;
   release_slot(h);
-  auto it = std::find(live_.begin(), live_.end(), h);
-  if (it != live_.end()) {
-    *it = live_.back();
-    live_.pop_back();
-  }
+  ++counters_.closed;
 }
 
-void QuicEndpoint::reap(TimeNs now) {
-  for (size_t i = 0; i < live_.size();) {
-    Slot& s = slots_[live_[i]];
-    if (!s.conn->closed()) {
-      ++i;
-      continue;
-    }
-    if (app_) app_->on_connection_closed(*s.conn);
-    counters_.key_updates += s.conn->stats().key_updates;
-    release_slot(live_[i]);
-    live_[i] = live_.back();
-    live_.pop_back();
-    ++counters_.closed;
+TimeNs QuicEndpoint::next_wake(TimeNs now) {
+  if (n_woken_ > 0) return now;
+  while (!heap_.empty()) {
+    const Wake& w = heap_.front();
+    const Slot& s = slots_[w.h];
+    if (s.conn && w.gen == s.gen && w.t == s.deadline) return w.t;
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    heap_.pop_back();
   }
-}
-
-TimeNs QuicEndpoint::next_wake(TimeNs now) const {
-  TimeNs t = kNever;
-  for (uint32_t h : live_) t = std::min(t, slots_[h].conn->next_timeout(now));
-  return t;
+  return kNever;
 }
 
 }  // namespace camp::quic

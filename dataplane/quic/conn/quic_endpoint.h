@@ -118,9 +118,14 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   const Connection* reset_token_owner(const StatelessResetToken& token) const;
   size_t reset_tokens_indexed() const { return reset_index_.size(); }
 
-  // Connection::CidRegistry: connections announce the CIDs that route to them.
+  // Connection::CidRegistry: connections announce the CIDs that route to them, and their
+  // application's actions (served at the next call).
   bool add_cid(Connection& c, ByteView cid) override;
   void remove_cid(Connection& c, ByteView cid) override;
+  void on_app_action(Connection& c) override;
+
+  // Entries in the deadline heap, stale ones included (for tests: it stays bounded).
+  size_t wake_entries() const { return heap_.size(); }
 
  private:
   struct Slot {
@@ -132,6 +137,21 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
     std::vector<StatelessResetToken> reset_tokens;
     uint64_t reset_gen = UINT64_MAX;
     size_t reset_missing = 0;  // its tokens not in reset_index_ (counted in reset_index_missing_)
+    // The deadline last put in heap_ for this connection (kNever: none), and the slot's
+    // generation, which moves when the slot is freed: older heap entries are stale.
+    TimeNs deadline = kNever;
+    uint32_t gen = 0;
+    uint32_t live_pos = 0;      // index in live_
+    bool woken = false;         // its application acted since it was last settled
+    bool in_woken_list = false;  // in woken_
+    bool due = false;           // in due_ (this on_timer call)
+  };
+  // One deadline in heap_: connection h (of generation gen) wants to run at t.
+  struct Wake {
+    TimeNs t;
+    uint32_t h;
+    uint32_t gen;
+    bool operator>(const Wake& o) const { return t > o.t; }
   };
   // A datagram of this burst reached connection h: it is serviced after the burst.
   void touch(uint32_t h);
@@ -150,12 +170,19 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   void send_stateless_reset(ByteView dcid, const RxDatagram& d, TxBatch& tx);
   std::optional<uint32_t> new_slot();
   void service(uint32_t h, TimeNs now, TxBatch& tx, WorkerStats& stats);
-  void reap(TimeNs now);
+  // After a call worked on connection h: frees it when it closed (telling the application),
+  // otherwise files its next deadline.
+  void settle(uint32_t h, TimeNs now);
+  // Files connection h's next_timeout() in heap_ when it changed.
+  void schedule(uint32_t h, TimeNs now);
+  // Frees a closed connection, telling the application.
+  void reap(uint32_t h);
   // Frees a connection the application never heard of (no callbacks).
   void reap_silently(uint32_t h);
   // What reap() and reap_silently() both drop: the connection, its CIDs and reset tokens.
   void release_slot(uint32_t h);
-  TimeNs next_wake(TimeNs now) const;
+  // The earliest deadline filed (now while some application acted): stale heap entries go.
+  TimeNs next_wake(TimeNs now);
   static TxSlot* reply_slot(TxBatch& tx, const RxDatagram& d);
 
   QuicEndpointConfig cfg_;
@@ -179,6 +206,12 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   std::vector<uint32_t> free_;
   std::vector<uint32_t> live_;
   std::vector<uint32_t> touched_;  // connections the current burst reached, each once
+  // Every live connection's next deadline, a min-heap with lazy deletion: a call costs the
+  // connections it worked on, not every live one. Rebuilt when stale entries outnumber live ones.
+  std::vector<Wake> heap_;
+  std::vector<uint32_t> woken_;  // connections whose application acted (Slot::woken)
+  size_t n_woken_ = 0;
+  std::vector<uint32_t> due_;  // on_timer's connections to run
   uint64_t next_conn_id_ = 1;
   Counters counters_;
 };
