@@ -169,7 +169,7 @@ void QuicEndpoint::on_datagrams(const RxDatagram* rx, size_t n, uint64_t now, Tx
   for (size_t i = 0; i < n; ++i) on_datagram(rx[i], now, tx, stats);
   // Only the connections this burst reached: with many connections per worker, serving every
   // one after every burst cost a send attempt each. The others are served at their own
-  // deadlines (on_timer), which next_wake() takes from all of them.
+  // deadlines (on_timer), which heap_ keeps.
   for (const uint32_t h : touched_) {
     if (slots_[h].conn) service(h, now, tx, stats);
   }

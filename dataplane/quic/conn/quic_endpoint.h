@@ -76,8 +76,8 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   void on_datagrams(const RxDatagram* rx, size_t n, uint64_t now_ns, TxBatch& tx,
                     WorkerStats& stats) override;
   // Runs the timers of the connections whose time has come and lets them (and those whose
-  // application has news) send. Data an application queues outside its callbacks goes out on
-  // the next call: it makes the connection's next_timeout() answer "now".
+  // application acted since, on_app_action) send. Data an application queues outside its
+  // callbacks goes out on the next call.
   uint64_t on_timer(uint64_t now_ns, TxBatch& tx, WorkerStats& stats) override;
   // Per-core steering: the worker named in the datagram's Destination Connection ID (QUIC-LB
   // plaintext layout, cfg.cid) when that is another worker of this server, else -1. Client-chosen
@@ -108,8 +108,8 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
     uint64_t version_negotiations_sent = 0;
     uint64_t stateless_resets_sent = 0;
     uint64_t key_updates = 0;  // of closed connections
-    // Connections given a chance to send (and their application to act): after a burst only
-    // those the burst reached, on a timer every live one.
+    // Connections given a chance to send (and their application to act): after a burst those
+    // the burst reached, on a timer those due or whose application acted.
     uint64_t serviced = 0;
   };
   const Counters& counters() const { return counters_; }
