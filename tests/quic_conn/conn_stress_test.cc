@@ -91,6 +91,82 @@ TEST(QuicConnStress, ConcurrentConnections) {
   EXPECT_EQ(h.server->counters().accepted, static_cast<uint64_t>(kClients));
 }
 
+// Many client endpoints on one server, connecting at scattered times (sim.at(): from outside
+// any endpoint call), a third of them closing from outside part-way through their transfer. The
+// server's deadline heap must serve every connection: each transfer that is not closed
+// completes whole, each close reaches the server, and the heap stays bounded.
+TEST(QuicConnStress, ScatteredConnectsAndOutOfBandClosesAreAllServed) {
+  HarnessOptions o;
+  o.server_cfg = [](QuicEndpointConfig& c) { c.max_connections = 64; };
+  Harness h(0, o);
+  constexpr int kClients = 24;
+  std::vector<std::unique_ptr<ClientApp>> apps;
+  std::vector<std::unique_ptr<QuicEndpoint>> eps;
+  std::vector<std::unique_ptr<ProxyEndpoint>> proxies;  // run each client every millisecond
+  std::vector<Connection*> conns(kClients, nullptr);
+  QuicEndpointConfig ccfg;
+  ccfg.role = Role::kClient;
+  ccfg.conn.local_tp = default_tp();
+  ccfg.max_connections = 2;
+  LinkConfig link;
+  link.delay_ns = 5 * kMillisecond;
+  link.rate_bps = 20'000'000;
+  link.queue_packets = 100;
+  uint32_t rng = 99;
+  auto next = [&] { return rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff; };
+  size_t most_heap = 0;
+  for (int i = 0; i < kClients; ++i) {
+    apps.push_back(std::make_unique<ClientApp>(50'000 + 20'000 * (next() % 20)));
+    ccfg.seed = 300 + i;
+    eps.push_back(std::make_unique<QuicEndpoint>(ccfg, *h.client_tls, apps.back().get()));
+    proxies.push_back(std::make_unique<ProxyEndpoint>());
+    proxies.back()->inner = eps.back().get();
+    proxies.back()->poll_ns = kMillisecond;
+    const Address a = Address::v4(198, 18, 2, static_cast<uint8_t>(i + 1), 40000);
+    const sim::NodeId n = h.sim.add_node(*proxies.back());
+    ASSERT_TRUE(h.sim.add_address(n, a));
+    ASSERT_TRUE(h.sim.add_path(a, h.srv_addr, link, link).valid());
+    const TimeNs start = (next() % 400) * kMillisecond;
+    ASSERT_TRUE(h.sim.at(start, [&, i, a] {
+      ConnectionConfig cfg;
+      cfg.local_tp = default_tp();
+      cfg.server_name = "server.test";
+      conns[i] = eps[i]->connect(tuple_from(a, h.srv_addr), h.sim.now(), cfg);
+    }));
+    if (i % 3 == 0) {
+      // Closed from outside once a quarter of its bytes arrived.
+      apps[i]->hook = [&, i](Connection&, TimeNs) {
+        if (apps[i]->received >= apps[i]->want_ / 4 && !apps[i]->fin) {
+          h.sim.at(h.sim.now() + kMillisecond, [&, i] {
+            if (conns[i] && !conns[i]->closed()) conns[i]->close(0, "enough");
+          });
+          apps[i]->hook = nullptr;
+        }
+      };
+    }
+  }
+  ASSERT_TRUE(h.sim.run_until(
+      [&] {
+        most_heap = std::max(most_heap, h.server->wake_entries());
+        for (int i = 0; i < kClients; ++i) {
+          if (i % 3 != 0 && !apps[i]->fin) return false;
+        }
+        return h.server->connection_count() == kClients - (kClients + 2) / 3;
+      },
+      20 * kSecond))
+      << "server connections left " << h.server->connection_count() << ", closed "
+      << h.server->counters().closed << ", accepted " << h.server->counters().accepted;
+  for (int i = 0; i < kClients; ++i) {
+    if (i % 3 == 0) continue;
+    EXPECT_EQ(apps[i]->received, apps[i]->want_) << i;
+    EXPECT_EQ(apps[i]->corrupt, 0u) << i;
+  }
+  EXPECT_EQ(h.server->counters().accepted, static_cast<uint64_t>(kClients));
+  EXPECT_EQ(h.server->counters().closed, static_cast<uint64_t>((kClients + 2) / 3));
+  EXPECT_GT(most_heap, 0u);
+  EXPECT_LE(most_heap, 2u * kClients + 64);
+}
+
 TEST(QuicConnStress, CloseDuringHandshake) {
   Harness h(1000);
   h.client_proxy.poll_ns = kMillisecond;
