@@ -176,6 +176,12 @@ class ClientApp final : public QuicApp {
   uint8_t buf_[64 << 10];
 };
 
+// The idle connections' application: it never asks for anything.
+class IdleApp final : public QuicApp {
+ public:
+  void on_connection_progress(Connection&, TimeNs) override {}
+};
+
 // The server's timed calls go through these, so a profiler can collect them alone:
 // valgrind --tool=callgrind --toggle-collect='*timed_server_*' bench_multipath --only 2
 [[gnu::noinline]] void timed_server_rx(Endpoint& e, const RxDatagram* rx, size_t n, uint64_t now,
@@ -390,6 +396,7 @@ struct Scenario {
   uint64_t timing_after_bytes = 0;  // start timing the server once the client has this many
   TimeNs limit = 30 * kSecond;      // virtual time
   size_t connections = 1;           // clients, each with one connection (and its own links)
+  size_t idle = 0;  // connections the server holds besides, handshake done, never a request
   bench::ServerCore* core = nullptr;  // the server's own core; null: on the simulator's thread
 };
 
@@ -450,7 +457,7 @@ Outcome run_scenario(const Tls& tls, const Scenario& s) {
   scfg.conn.local_tp = base_tp();
   scfg.conn.streams.send_buffer_size = s.server_send_buffer;
   scfg.seed = s.sim.seed;
-  scfg.max_connections = static_cast<uint32_t>(std::max<size_t>(8, k + 1));
+  scfg.max_connections = static_cast<uint32_t>(std::max<size_t>(8, k + 1 + s.idle));
   QuicEndpoint server(scfg, *tls.server, &server_app);
   if (!server.ok()) die("endpoint: " + server.error());
   TimedEndpoint server_node(server);
@@ -494,14 +501,44 @@ Outcome run_scenario(const Tls& tls, const Scenario& s) {
     if (c.conn == nullptr) die("connect: " + c.endpoint.last_error());
     clients.push_back(std::move(cl));
   }
+  // The idle connections (--idle) come from one more client endpoint, on a link of their own.
+  IdleApp idle_app;
+  std::unique_ptr<QuicEndpoint> idle_ep;
+  std::unique_ptr<TimedEndpoint> idle_node;  // never timed: a pass-through
+  const Address idle_addr = Address::v4(198, 18, 3, 1, 30000);
+  if (s.idle) {
+    QuicEndpointConfig icfg = scfg;
+    icfg.role = Role::kClient;
+    icfg.seed = s.sim.seed + 1000;
+    icfg.cid.server_id[0] = 9;
+    icfg.max_connections = static_cast<uint32_t>(s.idle);
+    idle_ep = std::make_unique<QuicEndpoint>(icfg, *tls.client, &idle_app);
+    if (!idle_ep->ok()) die("endpoint: " + idle_ep->error());
+    idle_node = std::make_unique<TimedEndpoint>(*idle_ep);
+    const sim::NodeId in = sim.add_node(*idle_node);
+    const LinkConfig l = link_of(1 * kMillisecond, 1'000'000'000, 8192);
+    if (!sim.add_address(in, idle_addr) || !sim.add_path(idle_addr, srv, l, l).valid()) {
+      die("simulator topology");
+    }
+    ConnectionConfig cc;
+    cc.local_tp = base_tp();
+    cc.server_name = "server.test";
+    for (size_t i = 0; i < s.idle; ++i) {
+      if (idle_ep->connect(tuple_from(idle_addr, srv), sim.now(), cc) == nullptr) {
+        die("connect: " + idle_ep->last_error());
+      }
+    }
+  }
   auto received = [&] {
     uint64_t r = 0;
     for (const auto& c : clients) r += c->app.received;
     return r;
   };
-  auto server_conns = [&] {
+  auto server_conns = [&] {  // the timed ones
     std::vector<Connection*> v;
-    server.for_each_connection([&](Connection& x) { v.push_back(&x); });
+    server.for_each_connection([&](Connection& x) {
+      if (!(x.tuple().remote == idle_addr.ip)) v.push_back(&x);
+    });
     return v;
   };
 
@@ -524,7 +561,10 @@ Outcome run_scenario(const Tls& tls, const Scenario& s) {
   if (!sim.run_until([&] {
         if (received() < s.timing_after_bytes) return false;
         const std::vector<Connection*> sc = server_conns();
-        if (sc.size() != k) return false;
+        if (sc.size() != k || server.connection_count() != k + s.idle) return false;
+        bool idle_ready = true;
+        server.for_each_connection([&](Connection& x) { idle_ready &= x.established(); });
+        if (!idle_ready) return false;
         for (Connection* c : sc) {
           if (s.open_second && !path_validated(*c, 1)) return false;
         }
@@ -690,6 +730,7 @@ int main(int argc, char** argv) {
   int only = 0;  // 1 or 2: that cost configuration alone, no JSON (for a profiler)
   size_t connections = 1;  // with --only
   bool own_core = false;
+  size_t idle = 0;  // with --only
   if (const char* e = std::getenv("CAMP_BENCH_SECONDS")) {
     seconds = arg_double(e, "CAMP_BENCH_SECONDS");
   }
@@ -710,12 +751,14 @@ int main(int argc, char** argv) {
       connections = static_cast<size_t>(arg_double(argv[++i], "--connections"));
     } else if (a == "--own-core") {
       own_core = true;
+    } else if (a == "--idle" && i + 1 < argc) {
+      idle = static_cast<size_t>(arg_double(argv[++i], "--idle"));
     } else {
       std::fprintf(stderr,
                    "usage: %s [--seconds S (env CAMP_BENCH_SECONDS)] [--reps N] [--split: time "
                    "receive and send apart] [--control: also 2 paths of 5 Gbit/s] [--only 1|2: "
                    "one cost configuration alone, for a profiler, no call left out] [--connections K: with "
-                   "--only, K connections] [--own-core: the server's calls on a core of their own]\n",
+                   "--only, K connections] [--own-core: the server's calls on a core of their own] [--idle N: with --only, N idle connections at the server besides]\n",
                    argv[0]);
       return 2;
     }
@@ -746,6 +789,7 @@ int main(int argc, char** argv) {
       Scenario s = cost_scenario(only == 2, 10e9, bytes, split, hz, connections);
       s.outlier_ticks = UINT64_MAX;
       s.core = core;
+      s.idle = idle;
       cost_run(tls, only == 1 ? "1 path" : "2 paths", s, hz);
     }
     return 0;
