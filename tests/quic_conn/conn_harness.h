@@ -204,6 +204,24 @@ inline TransportParameters default_tp() {
   return tp;
 }
 
+inline LinkConfig link_of(uint64_t delay_ns, uint64_t rate_bps, uint32_t queue_packets) {
+  LinkConfig l;
+  l.delay_ns = delay_ns;
+  l.rate_bps = rate_bps;
+  l.queue_packets = queue_packets;
+  return l;
+}
+
+// An endpoint of a client with a connection or two (tests with a client endpoint per address).
+inline QuicEndpointConfig small_client_config(uint64_t seed) {
+  QuicEndpointConfig c;
+  c.role = Role::kClient;
+  c.conn.local_tp = default_tp();
+  c.max_connections = 2;
+  c.seed = seed;
+  return c;
+}
+
 struct HarnessOptions {
   LinkConfig link;
   bool retry = false;

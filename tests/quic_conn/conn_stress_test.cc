@@ -49,18 +49,11 @@ TEST(QuicConnStress, ConcurrentConnections) {
   constexpr int kClients = 5;
   std::vector<std::unique_ptr<ClientApp>> apps;
   std::vector<std::unique_ptr<QuicEndpoint>> eps;
-  QuicEndpointConfig ccfg;
-  ccfg.role = Role::kClient;
-  ccfg.conn.local_tp = default_tp();
-  ccfg.max_connections = 2;
-  LinkConfig link;
-  link.delay_ns = 5 * kMillisecond;
-  link.rate_bps = 50'000'000;
-  link.queue_packets = 200;
+  const LinkConfig link = link_of(5 * kMillisecond, 50'000'000, 200);
   for (int i = 0; i < kClients; ++i) {
     apps.push_back(std::make_unique<ClientApp>(100000 + i));
-    ccfg.seed = 100 + i;
-    eps.push_back(std::make_unique<QuicEndpoint>(ccfg, *h.client_tls, apps.back().get()));
+    eps.push_back(std::make_unique<QuicEndpoint>(small_client_config(100 + i), *h.client_tls,
+                                                 apps.back().get()));
     const Address a = Address::v4(198, 18, 1, static_cast<uint8_t>(i + 1), 40000);
     const sim::NodeId n = h.sim.add_node(*eps.back());
     ASSERT_TRUE(h.sim.add_address(n, a));
@@ -104,21 +97,14 @@ TEST(QuicConnStress, ScatteredConnectsAndOutOfBandClosesAreAllServed) {
   std::vector<std::unique_ptr<QuicEndpoint>> eps;
   std::vector<std::unique_ptr<ProxyEndpoint>> proxies;  // run each client every millisecond
   std::vector<Connection*> conns(kClients, nullptr);
-  QuicEndpointConfig ccfg;
-  ccfg.role = Role::kClient;
-  ccfg.conn.local_tp = default_tp();
-  ccfg.max_connections = 2;
-  LinkConfig link;
-  link.delay_ns = 5 * kMillisecond;
-  link.rate_bps = 20'000'000;
-  link.queue_packets = 100;
+  const LinkConfig link = link_of(5 * kMillisecond, 20'000'000, 100);
   uint32_t rng = 99;
   auto next = [&] { return rng = rng * 1103515245u + 12345u, (rng >> 16) & 0x7fff; };
   size_t most_heap = 0;
   for (int i = 0; i < kClients; ++i) {
     apps.push_back(std::make_unique<ClientApp>(50'000 + 20'000 * (next() % 20)));
-    ccfg.seed = 300 + i;
-    eps.push_back(std::make_unique<QuicEndpoint>(ccfg, *h.client_tls, apps.back().get()));
+    eps.push_back(std::make_unique<QuicEndpoint>(small_client_config(300 + i), *h.client_tls,
+                                                 apps.back().get()));
     proxies.push_back(std::make_unique<ProxyEndpoint>());
     proxies.back()->inner = eps.back().get();
     proxies.back()->poll_ns = kMillisecond;

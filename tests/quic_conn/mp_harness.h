@@ -35,14 +35,6 @@ inline ConnectionConfig mp_bulk_client() {
   return cc;
 }
 
-inline LinkConfig link_of(uint64_t delay_ns, uint64_t rate_bps, uint32_t queue_packets) {
-  LinkConfig l;
-  l.delay_ns = delay_ns;
-  l.rate_bps = rate_bps;
-  l.queue_packets = queue_packets;
-  return l;
-}
-
 inline std::vector<Connection::PathInfo> paths_of(const Connection& c) {
   std::vector<Connection::PathInfo> v(kMaxCidPaths);
   v.resize(std::min<size_t>(c.paths(v), v.size()));
