@@ -59,6 +59,13 @@ void six_idle_connections(Harness& h, std::vector<Connection*>& conns) {
   h.sim.run_for(200 * kMillisecond);
 }
 
+// DATAGRAMs the server's connections received, all together.
+uint64_t server_datagrams_received(Harness& h) {
+  uint64_t n = 0;
+  h.server->for_each_connection([&](Connection& s) { n += s.stats().datagrams_received; });
+  return n;
+}
+
 TEST(QuicEndpointService, ABurstServicesOnlyTheConnectionsItReached) {
   Harness h(0);
   std::vector<Connection*> conns;
@@ -78,9 +85,7 @@ TEST(QuicEndpointService, ABurstServicesOnlyTheConnectionsItReached) {
   EXPECT_EQ(meter.most_per_burst, 1u);
   // Every one of them got its DATAGRAM and answered (the server's ACKs reached each client).
   for (Connection* c : conns) EXPECT_EQ(c->stats().datagrams_sent, 1u);
-  uint64_t received = 0;
-  h.server->for_each_connection([&](Connection& s) { received += s.stats().datagrams_received; });
-  EXPECT_EQ(received, conns.size());
+  EXPECT_EQ(server_datagrams_received(h), conns.size());
   h.server_proxy.inner = h.server.get();
 }
 
@@ -108,9 +113,7 @@ TEST(QuicEndpointService, ATimerServicesOnlyTheConnectionsDue) {
   EXPECT_GE(meter.serviced_on_timer, serviced + 1);
   EXPECT_LE(meter.serviced_on_timer - serviced, meter.timers - timers);
   h.sim.run_for(100 * kMillisecond);  // across the link
-  uint64_t received = 0;
-  h.server->for_each_connection([&](Connection& s) { received += s.stats().datagrams_received; });
-  EXPECT_EQ(received, 1u);
+  EXPECT_EQ(server_datagrams_received(h), 1u);
   h.client_proxy.inner = h.client.get();
 }
 

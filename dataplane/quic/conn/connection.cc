@@ -2881,8 +2881,7 @@ TimeNs Connection::fresh_next_timeout(TimeNs now) const {
   if (state_ == ConnState::kClosed) return kNever;
   if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
     // A close the 3x limit holds back waits for the peer's next datagram, not for a spin.
-    const Path* cp = carrier_path();
-    return close_send_pending_ && cp && !amplification_blocked(*cp) ? now : close_deadline_;
+    return close_owed() ? now : close_deadline_;
   }
   TimeNs t = idle_deadline_;
   if (app_keys_.have_prev) t = std::min(t, app_keys_.prev_discard_at);
@@ -2995,9 +2994,7 @@ void Connection::on_timeout(TimeNs now) {
   if (state_ == ConnState::kClosing || state_ == ConnState::kDraining) {
     touch.armed = true;
     // Not before our CONNECTION_CLOSE went out, when it can (see send()).
-    const Path* cp = carrier_path();
-    const bool close_owed = close_send_pending_ && cp && !amplification_blocked(*cp);
-    if (now >= close_deadline_ && !close_owed) finish(now);
+    if (now >= close_deadline_ && !close_owed()) finish(now);
     return;
   }
   if (now >= idle_deadline_) {
@@ -3072,7 +3069,6 @@ void Connection::on_timeout(TimeNs now) {
 // ---- Application ---------------------------------------------------------------------------------
 
 bool Connection::send_datagram(std::span<const uint8_t> data, uint64_t* id_out) {
-  note_app_action();
   return send_datagram(data, id_out, SendMeta{});
 }
 
@@ -3169,6 +3165,11 @@ void Connection::enter_closing(bool application, uint64_t code, uint64_t frame_t
   close_send_pending_ = true;
   close_deadline_ = now + 3 * max_pto();  // multipath 2.6: the largest PTO
   app_wakeup_ = true;
+}
+
+bool Connection::close_owed() const {
+  const Path* cp = carrier_path();
+  return close_send_pending_ && cp && !amplification_blocked(*cp);
 }
 
 void Connection::enter_draining(TimeNs now) {

@@ -642,6 +642,9 @@ class Connection {
   void enter_closing(bool application, uint64_t code, uint64_t frame_type, std::string_view reason,
                      TimeNs now);
   void enter_draining(TimeNs now);
+  // Closing: our CONNECTION_CLOSE still to go, and a path that may carry it now (not held back
+  // by the 3x limit).
+  bool close_owed() const;
   void finish(TimeNs now);
 
   Space& space(PnSpace s) { return *spaces_[static_cast<int>(s)]; }

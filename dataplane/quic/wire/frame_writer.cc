@@ -183,6 +183,13 @@ bool put(Writer& w, const PathCidsBlockedFrame& f) {
          w.varint(f.next_sequence_number);
 }
 
+// One frame of a known type, no Frame built around it.
+template <class F>
+size_t write_one(uint8_t* buf, size_t cap, const F& f) {
+  Writer w{buf, cap};
+  return buf != nullptr && put(w, f) ? w.result() : 0;
+}
+
 size_t write_with(Writer w, const Frame& frame) {
   const bool ok = std::visit([&w](const auto& f) { return put(w, f); }, frame);
   return ok ? w.result() : 0;
@@ -215,13 +222,11 @@ size_t write_frame(uint8_t* buf, size_t cap, const Frame& frame) {
 size_t frame_size(const Frame& frame) { return write_with(Writer{nullptr, SIZE_MAX}, frame); }
 
 size_t write_frame(uint8_t* buf, size_t cap, const StreamFrame& f) {
-  Writer w{buf, cap};
-  return buf != nullptr && put(w, f) ? w.result() : 0;
+  return write_one(buf, cap, f);
 }
 
 size_t write_frame(uint8_t* buf, size_t cap, const DatagramFrame& f) {
-  Writer w{buf, cap};
-  return buf != nullptr && put(w, f) ? w.result() : 0;
+  return write_one(buf, cap, f);
 }
 
 size_t write_ack(uint8_t* buf, size_t cap, std::span<const AckRange> ranges, uint64_t ack_delay,
