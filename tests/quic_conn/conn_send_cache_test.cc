@@ -246,6 +246,106 @@ TEST(QuicConnSendCache, AcksArrivingOnAnotherPathKeepItsCacheInStep) {
   r.expect_in_step(1000);
 }
 
+// One lossy, reordering path with everything that can share a packet with stream data: the
+// client's flow-control updates (so the server owes ACKs for them), DATAGRAMs both ways, windows
+// small enough for STREAM_DATA_BLOCKED, key updates, PTO probes and retransmissions. Every packet
+// built while data_only_ready() held went through the general path here, which must have written
+// nothing that build_data_datagram() leaves out, and must have had the pacer decide as it does.
+TEST(QuicConnSendCache, DataOnlyPacketsLeaveNothingOut) {
+  HarnessOptions o;
+  o.link = link_of(10 * kMillisecond, 50'000'000, 200, 0.02);
+  o.link.reorder = 0.01;
+  o.link.reorder_delay_ns = 3 * kMillisecond;
+  o.server_cfg = [](QuicEndpointConfig& c) {
+    c.conn.check_send_cache = true;
+    c.conn.key_update_interval = 2000;
+  };
+  Harness h(6 << 20, o);
+  ConnectionConfig cc;
+  cc.local_tp = default_tp();
+  cc.local_tp.initial_max_stream_data_bidi_local = 96 << 10;
+  cc.check_send_cache = true;
+  int calls = 0;
+  h.client_app.hook = [&](Connection& c, TimeNs) {
+    const uint8_t d[200] = {1, 2, 3};
+    if (c.established() && ++calls % 4 == 0) c.send_datagram(d, nullptr);
+  };
+  Connection* c = h.connect(cc);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 60 * kSecond));
+  EXPECT_EQ(h.client_app.received, uint64_t{6} << 20);
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  Connection* s = h.server_conn();
+  ASSERT_NE(s, nullptr);
+  const ConnStats& st = s->stats();
+  EXPECT_GT(st.packets_lost, 0u);
+  EXPECT_GT(st.key_updates, 1u);
+  EXPECT_GT(st.datagrams_sent, 10u);
+  EXPECT_GT(st.data_only_packets, st.packets_sent / 2);
+  EXPECT_LT(st.data_only_packets, st.packets_sent);
+  EXPECT_GE(s->send_cache_checks(), 1000u);
+  EXPECT_GE(c->send_cache_checks(), 100u);  // the client mostly receives
+  EXPECT_EQ(s->send_cache_mismatches(), 0u);
+  EXPECT_EQ(c->send_cache_mismatches(), 0u);
+}
+
+// Control frames the server's application queues from outside while its stream runs (PATH_STATUS,
+// RESET_STREAM), and ACKs of a path it abandons that another path must carry: the packets built
+// while they wait are never data-only ones.
+TEST(QuicConnSendCache, DataOnlyPacketsNeverSkipQueuedControlFrames) {
+  Links l;
+  l.delay1 = 5 * kMillisecond;
+  l.delay2 = 5 * kMillisecond;
+  l.rate_bps = 200'000'000;
+  l.queue = 1000;
+  CheckedRun r(24 << 20, SchedulerKind::kMinRtt, 0.0, l);
+  ASSERT_NE(r.c, nullptr);
+  ASSERT_TRUE(r.until_bytes(1 << 20, 10 * kSecond));
+  Connection* s = r.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 60 && !r.h.client_app.fin; ++i) {
+    if (i % 2 == 0) {
+      EXPECT_TRUE(s->set_path_status(0, i % 4 == 2));
+    } else if (const std::optional<uint64_t> id = s->streams().open_stream(true)) {
+      const uint8_t b[10] = {};
+      s->streams().write(*id, b, false);
+      EXPECT_TRUE(s->streams().reset_stream(*id, 7));
+    }
+    r.h.sim.run_for(3 * kMillisecond);
+  }
+  ASSERT_TRUE(validated(*r.c, r.path_id));
+  EXPECT_TRUE(s->abandon_path(r.path_id, path_abandon_error::kApplicationAbandonPath,
+                              r.h.sim.now()));
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.h.client_app.fin; }, r.h.sim.now() + 30 * kSecond));
+  EXPECT_EQ(r.h.client_app.received, uint64_t{24} << 20);
+  EXPECT_GT(s->stats().data_only_packets, s->stats().packets_sent / 2);
+  r.expect_in_step(10000);
+}
+
+// The data-only build is on by default and carries a plain transfer; turned off, every packet
+// takes the general path and the transfer is the same.
+TEST(QuicConnSendCache, DataOnlyBuildOnByDefaultAndCanBeTurnedOff) {
+  for (const bool fast : {true, false}) {
+    HarnessOptions o;
+    o.link = link_of(5 * kMillisecond, 100'000'000, 500, 0.0);
+    o.server_cfg = [fast](QuicEndpointConfig& c) { c.conn.data_fast_path = fast; };
+    Harness h(4 << 20, o);
+    ASSERT_NE(h.connect(), nullptr);
+    ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 30 * kSecond));
+    EXPECT_EQ(h.client_app.received, uint64_t{4} << 20);
+    EXPECT_EQ(h.client_app.corrupt, 0u);
+    Connection* s = h.server_conn();
+    ASSERT_NE(s, nullptr);
+    const ConnStats& st = s->stats();
+    if (fast) {
+      // The others carry the handshake, or an ACK of the client's flow-control updates.
+      EXPECT_GT(st.data_only_packets, st.packets_sent * 3 / 4);
+    } else {
+      EXPECT_EQ(st.data_only_packets, 0u);
+    }
+  }
+}
+
 // Without the option nothing is checked (the check costs a recomputation per use).
 TEST(QuicConnSendCache, OffByDefault) {
   if (std::getenv("CAMP_CHECK_SEND_CACHE")) GTEST_SKIP() << "CAMP_CHECK_SEND_CACHE turns it on";

@@ -30,6 +30,7 @@ constexpr CounterField kCounterFields[] = {
     {"packets_acked", &ConnStats::packets_acked},
     {"stream_bytes_sent", &ConnStats::stream_bytes_sent},
     {"stream_bytes_retransmitted", &ConnStats::stream_bytes_retransmitted},
+    {"data_only_packets", &ConnStats::data_only_packets},
     {"datagrams_sent", &ConnStats::datagrams_sent},
     {"datagrams_received", &ConnStats::datagrams_received},
     {"datagrams_dropped", &ConnStats::datagrams_dropped},

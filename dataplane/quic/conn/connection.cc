@@ -1775,7 +1775,7 @@ size_t Connection::build_probe_response(uint8_t* buf, size_t limit, Path*& out_p
   probe_tx_ = &to;
   bool eliciting = false;
   const size_t n = limit < kMinPacketRoom + kAeadTagLen ? 0
-      : build_packet(PnSpace::kApplicationData, buf, limit, path, now,
+      : build_packet_as<false>(PnSpace::kApplicationData, buf, limit, path, now,
                      std::min<size_t>(limit, kMinInitialDatagram), false, eliciting);
   probe_tx_ = nullptr;
   if (n == 0) {
@@ -2300,7 +2300,49 @@ size_t Connection::seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t 
   return total;
 }
 
+// Nothing but application data can go in the next packet on this path: no other packet number
+// space, no ACK of its own or of another path to carry, no probe, PING, path validation, CRYPTO
+// or control frame. build_datagram() then asks none of the questions about those (with
+// check_send_cache it asks them all and checks that every answer is "nothing").
+bool Connection::data_only_ready(const Path& path) const {
+  const Space& app = space(PnSpace::kApplicationData);
+  return cfg_.data_fast_path && space(PnSpace::kInitial).discarded &&
+         space(PnSpace::kHandshake).discarded && app.tx.ready && build_data_ok_ && !replaying_ &&
+         !probe_tx_ && !path.ping_pending && path.probes_pending == 0 &&
+         !ack_for(PnSpace::kApplicationData, path).ack_pending() && !path_frames_pending(path) &&
+         app_data_pending() && !app.crypto_tx.has_pending() && !streams_->has_pending_control() &&
+         !control_pending_cached() && !(multipath_ && other_path_acks_due(path));
+}
+
+// build_datagram() for data_only_ready(): one 1-RTT packet, when the window and the pacer allow.
+size_t Connection::build_data_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now) {
+  if (!path.recovery.can_send(cfg_.max_datagram_size)) return 0;
+  const TimeNs t = pace(path, now);
+  if (t > now) {
+    set_pacing_wake(path, t);
+    return 0;
+  }
+  set_pacing_wake(path, kNever);
+  bool eliciting = false;
+  const size_t n =
+      build_packet_as<true>(PnSpace::kApplicationData, buf, limit, path, now, 0, true, eliciting);
+  if (n) ++stats_.data_only_packets;
+  note_sent_eliciting(n != 0 && eliciting, now);
+  return n;
+}
+
+// The idle timer restarts with the first ack-eliciting packet sent after a packet came in
+// (RFC 9000 10.1).
+void Connection::note_sent_eliciting(bool eliciting, TimeNs now) {
+  if (eliciting && idle_restart_on_send_) {
+    idle_deadline_ = now + effective_idle_timeout();
+    idle_restart_on_send_ = false;
+  }
+}
+
 size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now) {
+  const bool data_only = data_only_ready(path);
+  if (data_only && !cfg_.check_send_cache) return build_data_datagram(buf, limit, path, now);
   const uint32_t mds = cfg_.max_datagram_size;
   const bool cwnd_ok = path.recovery.can_send(mds);
   PnSpace order[3] = {PnSpace::kInitial, PnSpace::kHandshake, PnSpace::kApplicationData};
@@ -2310,14 +2352,19 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
     want[i] = space_wants_send(order[i], path, now, cwnd_ok);
     if (want[i]) last = i;
   }
-  if (last < 0) return 0;
   // Application data also waits for the pacer (acks, probes, control frames and handshake data
   // do not: next_timeout() asks to send those at once, so holding them here would spin).
-  if (want[2] && last == 2 && !want[0] && !want[1] && app_data_pending() && cwnd_ok && !replaying_ &&
-      !ack_for(PnSpace::kApplicationData, path).should_send_ack(now) &&
-      path.probes_pending == 0 && !path_frames_pending(path) && !control_pending_cached() &&
-      !streams_->has_pending_control() &&
-      !space(PnSpace::kApplicationData).crypto_tx.has_pending()) {
+  const bool paced = want[2] && last == 2 && !want[0] && !want[1] && app_data_pending() &&
+                     cwnd_ok && !replaying_ &&
+                     !ack_for(PnSpace::kApplicationData, path).should_send_ack(now) &&
+                     path.probes_pending == 0 && !path_frames_pending(path) &&
+                     !control_pending_cached() && !streams_->has_pending_control() &&
+                     !space(PnSpace::kApplicationData).crypto_tx.has_pending();
+  // What build_data_datagram() takes for granted: no other space, and the pacer's say whenever
+  // there is anything to send (with a full window there is not).
+  if (data_only) check_cache(!want[0] && !want[1] && (cwnd_ok ? paced : last < 0));
+  if (last < 0) return 0;
+  if (paced) {
     const TimeNs t = pace(path, now);
     if (t > now) {
       set_pacing_wake(path, t);
@@ -2336,19 +2383,20 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
     const size_t pad_to = ((has_initial || path_probe) && i == last)
                               ? std::min<size_t>(limit, kMinInitialDatagram) : 0;
     bool eliciting = false;
-    const size_t n = build_packet(order[i], buf + off, limit - off, path, now,
-                                  pad_to > off ? pad_to - off : 0, cwnd_ok, eliciting);
+    extra_frames_ = false;
+    const size_t n = build_packet_as<false>(order[i], buf + off, limit - off, path, now,
+                                            pad_to > off ? pad_to - off : 0, cwnd_ok, eliciting);
+    // The general build wrote nothing that build_data_datagram() leaves out.
+    if (data_only) check_cache(!extra_frames_);
     off += n;
     if (n && order[i] == PnSpace::kHandshake && role_ == Role::kClient) {
       // The client drops its Initial keys once it sends a Handshake packet (RFC 9001 4.9.1).
       discard_space(PnSpace::kInitial, now);
     }
-    if (n && eliciting && idle_restart_on_send_) {
-      idle_deadline_ = now + effective_idle_timeout();
-      idle_restart_on_send_ = false;
-    }
+    note_sent_eliciting(n != 0 && eliciting, now);
   }
   if (off == 0) return 0;
+  if (data_only) ++stats_.data_only_packets;
   if (role_ == Role::kClient && has_initial && off < kMinInitialDatagram) {
     // The Initial was not the last packet built after all (a later one came out empty): pad the
     // datagram with zero bytes, which the server ignores as padding after the packets (14.1).
@@ -2359,8 +2407,10 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
   return off;
 }
 
-size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path, TimeNs now,
-                                size_t pad_to, bool cwnd_ok, bool& eliciting) {
+// kDataOnly (data_only_ready()): the parts that would add nothing are left out.
+template <bool kDataOnly>
+size_t Connection::build_packet_as(PnSpace s, uint8_t* buf, size_t cap, Path& path, TimeNs now,
+                                   size_t pad_to, bool cwnd_ok, bool& eliciting) {
   // What follows changes the path (recovery, ACK state) and the pending control frames.
   touch_sent(path);
   ++state_gen_;
@@ -2405,17 +2455,18 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
   // paths that cannot send themselves (abandoned: prompt acks for late packets, 3.4.3).
   const bool path_acks = app && multipath_;
   const uint64_t own_id = path.path_id;
-  if (ack.ack_pending()) {
+  if (!kDataOnly && ack.ack_pending()) {
     const size_t n = ack.write_ack(p, end - p, now, cfg_.local_tp.ack_delay_exponent,
                                    path_acks ? &own_id : nullptr);
     if (n) {
       p += n;
       wrote_ack = true;
+      extra_frames_ = true;
     }
   }
   Path* carried[kMaxCidPaths];
   size_t n_carried = 0;
-  if (path_acks && !probe_tx_) {
+  if (!kDataOnly && path_acks && !probe_tx_) {
     for (auto& q : paths_) {
       if (q.get() == &path || path_sendable(*q) || !q->app_ack.ack_pending()) continue;
       const uint64_t qid = q->path_id;
@@ -2425,13 +2476,15 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
       carried[n_carried++] = q.get();
       q->acks_carried = true;
       touch_path(*q);
+      extra_frames_ = true;
     }
   }
   const bool full = cwnd_ok || probe || ping_pending;
   const bool path_only = app && (probe_tx_ || (!full && path_frames_pending(path)));
   if (full || path_only) {
     // 2. CRYPTO.
-    while (!path_only && sp.crypto_tx.has_pending() && end - p > 16 && log.open_count() < kMaxFramesPerPacket) {
+    while (!kDataOnly && !path_only && sp.crypto_tx.has_pending() && end - p > 16 &&
+           log.open_count() < kMaxFramesPerPacket) {
       StreamChunk c;
       uint64_t new_bytes = 0;
       SendStream::Blocked blocked;
@@ -2448,9 +2501,10 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
       log.add({SentFrameKind::kCrypto, false, false, static_cast<uint32_t>(c.data.size), 0,
                c.offset, 0});
       eliciting = true;
+      extra_frames_ = true;
     }
-    if (app) fill_app_frames(path, p, end, log, eliciting, now, path_only);
-    if ((ping_pending || probe) && !eliciting && end - p >= 1) {
+    if (app) fill_app_frames<kDataOnly>(path, p, end, log, eliciting, now, path_only);
+    if (!kDataOnly && (ping_pending || probe) && !eliciting && end - p >= 1) {
       *p++ = static_cast<uint8_t>(frame_type::PING);
       log.add({SentFrameKind::kPing});
       eliciting = true;
@@ -2460,6 +2514,7 @@ size_t Connection::build_packet(PnSpace s, uint8_t* buf, size_t cap, Path& path,
     log.discard_open();
     return 0;
   }
+  if (ping_pending || probe) extra_frames_ = true;
   ping_pending = false;
   if (probe) --probes_pending;
   // Padding: to the requested size, and enough for the header protection sample (RFC 9001 5.4.2).
@@ -2604,8 +2659,22 @@ class Connection::Filler final : public PacketFiller {
 };
 
 // The application-level frames of one packet: control first, then what the scheduler picks.
+// kDataOnly (data_only_ready()): no control frame is due, so just the scheduler's.
+template <bool kDataOnly>
 void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log,
                                  bool& eliciting, TimeNs now, bool path_only) {
+  if constexpr (!kDataOnly) {
+    uint8_t* const before = p;
+    fill_control_frames(path, p, end, log, eliciting, now, path_only);
+    if (p != before) extra_frames_ = true;
+    if (probe_tx_ || path_only) return;
+  }
+  fill_data_frames(path, p, end, log, eliciting);
+}
+
+// Path validation, then connection-level control frames (path_only: just path validation).
+void Connection::fill_control_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log,
+                                     bool& eliciting, TimeNs now, bool path_only) {
   auto room = [&] { return static_cast<size_t>(end - p); };
   auto put = [&](const Frame& f, const SentFrame& rec, bool record) {
     const size_t n = write_frame(p, room(), f);
@@ -2677,7 +2746,12 @@ void Connection::fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog&
     }
   }
   if (multipath_) fill_multipath_frames(path, p, end, log, eliciting);
-  // Application data: the scheduler decides (not on a path it would not pick, e.g. a backup one).
+}
+
+// Application data: the scheduler decides (not on a path it would not pick, e.g. a backup one).
+void Connection::fill_data_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log,
+                                  bool& eliciting) {
+  auto room = [&] { return static_cast<size_t>(end - p); };
   if (!build_data_ok_) return;
   if (replaying_) {
     // The redundant scheduler's copy of a packet sent on another path: the same data frames.

@@ -101,6 +101,10 @@ struct ConnectionConfig {
   // a recomputation. The environment variable CAMP_CHECK_SEND_CACHE=1 turns it on for every
   // connection, and makes a mismatch abort (to run whole suites with the check).
   bool check_send_cache = false;
+  // A packet that can carry nothing but application data (Connection::data_only_ready) is built
+  // without the general path's questions. false: every packet takes the general path (for
+  // measurements and tests; the packets are the same).
+  bool data_fast_path = true;
 };
 
 enum class ConnState : uint8_t {
@@ -611,11 +615,19 @@ class Connection {
   void count_sent(Path& p, size_t n, bool on_tuple);
   // A datagram answering a PATH_CHALLENGE that came from another 4-tuple (a probe, 9.1).
   size_t build_probe_response(uint8_t* buf, size_t limit, Path*& path, Tuple* tuple, TimeNs now);
-  size_t build_packet(PnSpace space, uint8_t* buf, size_t cap, Path& path, TimeNs now,
-                      size_t pad_to, bool cwnd_ok, bool& eliciting);
+  bool data_only_ready(const Path& path) const;
+  size_t build_data_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now);
+  void note_sent_eliciting(bool eliciting, TimeNs now);
+  template <bool kDataOnly>
+  size_t build_packet_as(PnSpace space, uint8_t* buf, size_t cap, Path& path, TimeNs now,
+                         size_t pad_to, bool cwnd_ok, bool& eliciting);
   // path_only: just the path validation frames (a probe response, or past the window).
+  template <bool kDataOnly>
   void fill_app_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting,
                        TimeNs now, bool path_only);
+  void fill_control_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting,
+                           TimeNs now, bool path_only);
+  void fill_data_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting);
   void fill_multipath_frames(Path& path, uint8_t*& p, uint8_t* end, SentLog& log,
                              bool& eliciting);
   size_t build_close_datagram(uint8_t* buf, size_t limit, Path& path);
@@ -710,6 +722,9 @@ class Connection {
   std::array<PathResponse, 4> responses_{};  // PATH_RESPONSEs owed, oldest first (bounded)
   size_t n_responses_ = 0;
   const Tuple* probe_tx_ = nullptr;  // destination while building a probe response datagram
+  // Set by the general packet build when it writes what data_only_ready() rules out (an ACK,
+  // CRYPTO, PING, control or path frames): check_send_cache checks it stays clear.
+  bool extra_frames_ = false;
   size_t rx_datagram_len_ = 0;       // the datagram being processed
   bool handshake_done_pending_ = false;  // server: HANDSHAKE_DONE to (re)send
   bool new_token_pending_ = false;
