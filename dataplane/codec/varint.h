@@ -3,8 +3,10 @@
 // in network byte order. Every SIMD batch decoder is checked against decode() here.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace camp::varint {
 
@@ -23,23 +25,31 @@ constexpr size_t size(uint64_t v) {
 // Length of the varint whose first byte is b.
 constexpr size_t length_of(uint8_t b) { return size_t{1} << (b >> 6); }
 
+inline void store_be16(uint8_t* p, uint16_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap16(v);
+  std::memcpy(p, &v, sizeof v);
+}
+inline void store_be32(uint8_t* p, uint32_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+  std::memcpy(p, &v, sizeof v);
+}
+inline void store_be64(uint8_t* p, uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, sizeof v);
+}
+
 // Writes v in exactly len bytes (1, 2, 4 or 8), for fields patched later.
 // Returns len, or 0 when v does not fit in len bytes, len is not a varint length, or cap < len.
 inline size_t encode_len(uint8_t* p, size_t cap, uint64_t v, size_t len) {
-  unsigned prefix;
+  if (len > 8 || (len & (len - 1)) != 0 || cap < len || v > kMax || size(v) > len) return 0;
+  // One big-endian store of the value with the length prefix in its top two bits (hot: every
+  // frame field on the send path).
   switch (len) {
-    case 1: prefix = 0; break;
-    case 2: prefix = 1; break;
-    case 4: prefix = 2; break;
-    case 8: prefix = 3; break;
-    default: return 0;
+    case 1: p[0] = static_cast<uint8_t>(v); break;
+    case 2: store_be16(p, static_cast<uint16_t>(v | 0x4000)); break;
+    case 4: store_be32(p, static_cast<uint32_t>(v | 0x80000000u)); break;
+    default: store_be64(p, v | 0xc000000000000000ull); break;
   }
-  if (cap < len || v > kMax || size(v) > len) return 0;
-  for (size_t i = len; i-- > 0;) {
-    p[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-  p[0] = static_cast<uint8_t>(p[0] | (prefix << 6));
   return len;
 }
 

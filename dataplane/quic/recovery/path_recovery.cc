@@ -97,7 +97,8 @@ RecoveryError PathRecovery::on_packet_sent(PnSpace space, const SentPacket& in) 
     cc_ptr_->on_packet_sent(p, now);
     pacer_.set_rate(static_cast<uint64_t>(cc_ptr_->pacing_rate(now)));
     pacer_.on_packet_sent(now, p.sent_bytes);
-    set_loss_detection_timer(now);
+    timer_stale_ = true;
+    timer_stale_since_ = now;
   }
   return RecoveryError::kOk;
 }
@@ -306,7 +307,8 @@ DurationNs PathRecovery::pto_duration(bool with_max_ack_delay) const {
   return d;
 }
 
-void PathRecovery::set_loss_detection_timer(TimeNs now) {
+void PathRecovery::set_loss_detection_timer(TimeNs now) const {
+  timer_stale_ = false;
   // Time-threshold loss first (A.8 GetLossTimeAndSpace).
   TimeNs earliest = kNever;
   for (const Space& sp : spaces_) earliest = std::min(earliest, sp.loss_time);
@@ -337,7 +339,8 @@ void PathRecovery::set_loss_detection_timer(TimeNs now) {
 
 TimeoutOutcome PathRecovery::on_loss_detection_timeout(TimeNs now, RecoveryObserver& obs) {
   TimeoutOutcome out;
-  if (timer_ == kNever || now < timer_) return out;  // early or disarmed: nothing to do
+  const TimeNs timer = loss_detection_timer();
+  if (timer == kNever || now < timer) return out;  // early or disarmed: nothing to do
   TimeNs earliest = kNever;
   int loss_space = -1;
   for (int s = 0; s < kNumPnSpaces; ++s) {

@@ -81,7 +81,10 @@ class PathRecovery {
                              const EcnCounts* ecn = nullptr);
 
   // The loss detection timer (A.8): kNever when disarmed.
-  TimeNs loss_detection_timer() const { return timer_; }
+  TimeNs loss_detection_timer() const {
+    if (timer_stale_) set_loss_detection_timer(timer_stale_since_);
+    return timer_;
+  }
   TimeoutOutcome on_loss_detection_timeout(TimeNs now, RecoveryObserver& obs);
 
   // Keys for a space were discarded (A.6): its packets leave bytes_in_flight silently.
@@ -100,11 +103,21 @@ class PathRecovery {
   bool can_send(uint32_t bytes) const;
   TimeNs next_send_time(TimeNs now, uint32_t bytes);
 
-  void set_handshake_confirmed(bool v) { handshake_confirmed_ = v; }
-  void set_peer_completed_address_validation(bool v) { peer_validated_ = v; }
+  // Each setter first settles a timer left to compute (it was due as of the last send).
+  void set_handshake_confirmed(bool v) {
+    (void)loss_detection_timer();
+    handshake_confirmed_ = v;
+  }
+  void set_peer_completed_address_validation(bool v) {
+    (void)loss_detection_timer();
+    peer_validated_ = v;
+  }
   void set_has_handshake_keys(bool v) { has_handshake_keys_ = v; }
   void set_amplification_blocked(bool v, TimeNs now);
-  void set_max_ack_delay(DurationNs d) { rtt_.set_max_ack_delay(d); }
+  void set_max_ack_delay(DurationNs d) {
+    (void)loss_detection_timer();
+    rtt_.set_max_ack_delay(d);
+  }
 
   const RttEstimator& rtt() const { return rtt_; }
   CongestionController& cc() { return *cc_ptr_; }
@@ -142,7 +155,7 @@ class PathRecovery {
   uint32_t detect_and_remove_lost(Space& sp, PnSpace space, TimeNs now, RecoveryObserver& obs,
                                   bool* persistent_congestion);
   void settle(Space& sp, size_t i, SentState state);
-  void set_loss_detection_timer(TimeNs now);
+  void set_loss_detection_timer(TimeNs now) const;
   bool any_ack_eliciting_in_flight() const;
   DurationNs pto_duration(bool with_max_ack_delay) const;
 
@@ -156,7 +169,12 @@ class PathRecovery {
   std::variant<std::monostate, NewReno, Cubic, Bbr> cc_;
   CongestionController* cc_ptr_ = nullptr;
   Pacer pacer_;
-  TimeNs timer_ = kNever;
+  // A send leaves the timer stale rather than compute it per packet (A.8 sets it on every send):
+  // the first read computes it as of that send, at most once per endpoint call. Every other
+  // event that changes its inputs sets it at once.
+  mutable TimeNs timer_ = kNever;
+  mutable bool timer_stale_ = false;
+  TimeNs timer_stale_since_ = 0;
   uint32_t pto_count_ = 0;
   uint64_t packet_threshold_ = kPacketThreshold;  // adapts to the reordering seen (6.1.1)
   uint64_t time_threshold_eighths_ = kTimeThresholdNum;  // kTimeThreshold x 8, adapts (6.1.2)
