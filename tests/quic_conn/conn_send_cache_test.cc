@@ -346,6 +346,45 @@ TEST(QuicConnSendCache, DataOnlyBuildOnByDefaultAndCanBeTurnedOff) {
   }
 }
 
+// Multipath 5.4 through a connection: path 1's min_rtt comes from its own PATH_ACKs; PATH_ACKs of
+// path 1 put into the client's packets on path 0 restart it there, and when the client's own
+// PATH_ACKs on path 1 resume it restarts again on path 1.
+TEST(QuicConnMultipathRtt, MinRttRestartsWhenPathAcksComeOnAnotherPath) {
+  Links l;
+  l.queue = 100000;  // no loss: every packet the injected ACKs name early does arrive
+  CheckedRun r(6 << 20, SchedulerKind::kMinRtt, 0.0, l);
+  ASSERT_NE(r.c, nullptr);
+  FrameInjector inj(r.h);
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.opened && validated(*r.c, r.path_id); },
+                                5 * kSecond));
+  ASSERT_TRUE(r.until_bytes(1 << 20, 10 * kSecond));
+  Connection* s = r.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  const PathRecovery* p1 = s->recovery_of(r.path_id);
+  ASSERT_NE(p1, nullptr);
+  EXPECT_EQ(p1->rtt().min_rtt_ack_path(), r.path_id);
+  EXPECT_EQ(p1->rtt().min_rtt_restarts(), 0u);
+  for (int i = 0; i < 5; ++i) {
+    Connection::PathInfo v[kMaxCidPaths];
+    const size_t n = std::min(s->paths(v), kMaxCidPaths);
+    for (size_t k = 0; k < n; ++k) {
+      if (v[k].path_id == r.path_id && v[k].packets_sent > 0) {
+        inj.piggyback(Frames().path_ack(r.path_id, 0, v[k].packets_sent - 1).bytes);
+      }
+    }
+    r.h.sim.run_for(2 * kMillisecond);
+  }
+  ASSERT_GE(inj.piggybacked(), 1u);
+  EXPECT_GE(p1->rtt().min_rtt_restarts(), 1u);
+  const uint64_t after_injection = p1->rtt().min_rtt_restarts();
+  ASSERT_TRUE(r.h.sim.run_until([&] { return r.h.client_app.fin; }, r.h.sim.now() + 30 * kSecond));
+  EXPECT_EQ(r.h.client_app.received, uint64_t{6} << 20);
+  EXPECT_EQ(p1->rtt().min_rtt_ack_path(), r.path_id);  // back on its own path
+  EXPECT_GT(p1->rtt().min_rtt_restarts(), after_injection);
+  // Path 0's ACKs always came on path 0: never restarted.
+  EXPECT_EQ(s->recovery_of(0)->rtt().min_rtt_restarts(), 0u);
+}
+
 // Without the option nothing is checked (the check costs a recomputation per use).
 TEST(QuicConnSendCache, OffByDefault) {
   if (std::getenv("CAMP_CHECK_SEND_CACHE")) GTEST_SKIP() << "CAMP_CHECK_SEND_CACHE turns it on";

@@ -80,5 +80,45 @@ TEST(RttEstimator, PtoBaseUsesGranularityFloor) {
   EXPECT_EQ(r.pto_base(), r.smoothed() + kGranularity);
 }
 
+// Multipath draft-21 5.4: min_rtt remembers the path the acknowledgment that produced it came on,
+// and restarts from the newest sample when acknowledgments come on another path, or after that
+// path closed. Without a path (one path, the handshake) it is plain RFC 9002.
+TEST(RttEstimator, MinRttRestartsWhenTheAckPathChanges) {
+  RttEstimator r;
+  r.on_sample(40 * ms, 0, true);  // the handshake: no path
+  EXPECT_EQ(r.min_rtt_ack_path(), RttEstimator::kAnyAckPath);
+  r.on_sample(50 * ms, 0, true, 0);  // the first with a path adopts it, min unchanged
+  EXPECT_EQ(r.min(), 40 * ms);
+  EXPECT_EQ(r.min_rtt_ack_path(), 0u);
+  r.on_sample(30 * ms, 0, true, 0);
+  EXPECT_EQ(r.min(), 30 * ms);
+  EXPECT_EQ(r.min_rtt_restarts(), 0u);
+  // ACKs move to path 2: min_rtt starts again from that sample, even a larger one.
+  r.on_sample(70 * ms, 0, true, 2);
+  EXPECT_EQ(r.min(), 70 * ms);
+  EXPECT_EQ(r.min_rtt_ack_path(), 2u);
+  EXPECT_EQ(r.min_rtt_restarts(), 1u);
+  r.on_sample(60 * ms, 0, true, 2);
+  r.on_sample(65 * ms, 0, true, 2);
+  EXPECT_EQ(r.min(), 60 * ms);
+  EXPECT_EQ(r.min_rtt_restarts(), 1u);
+  // Another path closing changes nothing; the ACK path closing restarts with the next sample.
+  r.on_ack_path_closed(0);
+  r.on_sample(80 * ms, 0, true, 2);
+  EXPECT_EQ(r.min(), 60 * ms);
+  r.on_ack_path_closed(2);
+  r.on_sample(90 * ms, 0, true, 2);
+  EXPECT_EQ(r.min(), 90 * ms);
+  EXPECT_EQ(r.min_rtt_restarts(), 2u);
+  // Without a path nothing restarts.
+  RttEstimator one;
+  one.on_sample(30 * ms, 0, true);
+  one.on_sample(90 * ms, 0, true);
+  one.on_ack_path_closed(0);
+  one.on_sample(95 * ms, 0, true);
+  EXPECT_EQ(one.min(), 30 * ms);
+  EXPECT_EQ(one.min_rtt_restarts(), 0u);
+}
+
 }  // namespace
 }  // namespace camp::quic

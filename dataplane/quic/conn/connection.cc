@@ -383,6 +383,8 @@ void Connection::start_abandon(Path& p, uint64_t error, TimeNs now) {
   p.probes_pending = 0;
   p.ping_pending = false;
   requeue_in_flight(p);
+  // A min_rtt measured through ACKs that came on this path starts afresh (5.4).
+  for (auto& q : paths_) q->recovery.on_ack_path_closed(p.path_id);
   // State stays 3 PTO so late packets are acknowledged and no stateless reset answers them.
   p.discard_at = now + 3 * max_pto();
   for (size_t i = n_responses_; i-- > 0;) {
@@ -1411,10 +1413,13 @@ bool Connection::initiate_key_update() {
 }
 
 uint64_t Connection::confidentiality_limit() const {
-  if (cfg_.aead_confidentiality_limit) return cfg_.aead_confidentiality_limit;
+  if (conf_limit_) return conf_limit_;  // asked twice per packet sent: kept once the suite is known
+  if (cfg_.aead_confidentiality_limit) return conf_limit_ = cfg_.aead_confidentiality_limit;
   const std::optional<Suite> suite = tls_ ? tls_->suite() : std::nullopt;
-  if (suite == Suite::chacha20_poly1305_sha256) return uint64_t{1} << 62;
-  return uint64_t{1} << 23;  // AES-GCM
+  const uint64_t limit =
+      suite == Suite::chacha20_poly1305_sha256 ? uint64_t{1} << 62 : uint64_t{1} << 23;  // AES-GCM
+  if (suite) conf_limit_ = limit;
+  return limit;
 }
 
 uint64_t Connection::integrity_limit() const {
@@ -1814,7 +1819,11 @@ void Connection::on_ack_frame(PnSpace s, const AckFrame& f, Path& arrival, TimeN
                                : 0;
   RecoveryEvents ev(*this, path, now);
   const AckOutcome out =
-      path.recovery.on_ack_received(s, {ranges, n}, delay, now, ev, f.has_ecn ? &f.ecn : nullptr);
+      // Under multipath min_rtt follows the path PATH_ACKs come on (5.4).
+      path.recovery.on_ack_received(s, {ranges, n}, delay, now, ev, f.has_ecn ? &f.ecn : nullptr,
+                                    multipath_ && s == PnSpace::kApplicationData
+                                        ? arrival.path_id
+                                        : RttEstimator::kAnyAckPath);
   if (out.error == RecoveryError::kAckOfUnsentPacket) {
     close_transport(TransportError::PROTOCOL_VIOLATION, frame_type_of(Frame(f)),
                     "ACK of a packet never sent", now);

@@ -725,6 +725,7 @@ class Connection {
   // Set by the general packet build when it writes what data_only_ready() rules out (an ACK,
   // CRYPTO, PING, control or path frames): check_send_cache checks it stays clear.
   bool extra_frames_ = false;
+  mutable uint64_t conf_limit_ = 0;  // confidentiality_limit() once known (0: not yet)
   size_t rx_datagram_len_ = 0;       // the datagram being processed
   bool handshake_done_pending_ = false;  // server: HANDSHAKE_DONE to (re)send
   bool new_token_pending_ = false;

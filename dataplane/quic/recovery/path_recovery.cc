@@ -112,7 +112,7 @@ void PathRecovery::settle(Space& sp, size_t i, SentState state) {
 
 AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange> ranges,
                                          DurationNs ack_delay, TimeNs now, RecoveryObserver& obs,
-                                         const EcnCounts* ecn) {
+                                         const EcnCounts* ecn, uint32_t ack_path) {
   AckOutcome out;
   Space& sp = spaces_[idx(space)];
   if (sp.discarded) {
@@ -189,7 +189,8 @@ AckOutcome PathRecovery::on_ack_received(PnSpace space, std::span<const AckRange
   if (largest_newly.packet_number == largest && any_ack_eliciting && !largest_newly.prior_path) {
     const DurationNs latest = now > largest_newly.time_sent ? now - largest_newly.time_sent : 0;
     const bool first = !rtt_.has_sample();
-    rtt_.on_sample(latest, space == PnSpace::kInitial ? 0 : ack_delay, handshake_confirmed_);
+    rtt_.on_sample(latest, space == PnSpace::kInitial ? 0 : ack_delay, handshake_confirmed_,
+                   ack_path);
     if (first) rtt_.set_first_sample_time(now);
     out.rtt_updated = true;
   }

@@ -78,7 +78,11 @@ class PathRecovery {
   // `ack_delay` already decoded to ns. `ecn` optional (ACK_ECN). Errors leave state unchanged.
   AckOutcome on_ack_received(PnSpace space, std::span<const AckRange> ranges,
                              DurationNs ack_delay, TimeNs now, RecoveryObserver& obs,
-                             const EcnCounts* ecn = nullptr);
+                             const EcnCounts* ecn = nullptr,
+                             uint32_t ack_path = RttEstimator::kAnyAckPath);
+  // The path acknowledgments came on closed: min_rtt starts again with the next sample if that
+  // path produced it (multipath 5.4).
+  void on_ack_path_closed(uint32_t path_id) { rtt_.on_ack_path_closed(path_id); }
 
   // The loss detection timer (A.8): kNever when disarmed.
   TimeNs loss_detection_timer() const {

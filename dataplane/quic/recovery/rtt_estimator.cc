@@ -13,18 +13,30 @@ void RttEstimator::reset(DurationNs initial_rtt) {
   first_sample_time_ = 0;
 }
 
-void RttEstimator::on_sample(DurationNs latest_rtt, DurationNs ack_delay, bool handshake_confirmed) {
+void RttEstimator::on_sample(DurationNs latest_rtt, DurationNs ack_delay, bool handshake_confirmed,
+                             uint32_t ack_path) {
   latest_rtt_ = latest_rtt;
   if (!has_sample_) {
     // First sample: section 5.3, no ack delay adjustment.
     has_sample_ = true;
     min_rtt_ = latest_rtt;
+    min_ack_path_ = ack_path;
     smoothed_rtt_ = latest_rtt;
     rttvar_ = latest_rtt / 2;
     return;
   }
-  // min_rtt ignores ack delay (section 5.2).
-  min_rtt_ = std::min(min_rtt_, latest_rtt);
+  // min_rtt ignores ack delay (section 5.2). Acknowledged over another path than the one that
+  // produced it (or that path is gone), it starts again from this sample.
+  if (ack_path != kAnyAckPath && min_ack_path_ != kAnyAckPath && ack_path != min_ack_path_) {
+    min_rtt_ = latest_rtt;
+    min_ack_path_ = ack_path;
+    ++min_restarts_;
+  } else if (latest_rtt < min_rtt_) {
+    min_rtt_ = latest_rtt;
+    min_ack_path_ = ack_path;
+  } else if (min_ack_path_ == kAnyAckPath) {
+    min_ack_path_ = ack_path;  // the first sample with a path (the handshake's had none)
+  }
   if (handshake_confirmed) ack_delay = std::min(ack_delay, max_ack_delay_);
   DurationNs adjusted = latest_rtt;
   // Subtract the delay only when that keeps the sample at or above min_rtt.
