@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <vector>
 
 #include "tests/quic_conn/conn_harness.h"
 #include "tests/quic_conn/frame_injector.h"
@@ -264,6 +266,7 @@ TEST(QuicConnSendCache, DataOnlyPacketsLeaveNothingOut) {
   ConnectionConfig cc;
   cc.local_tp = default_tp();
   cc.local_tp.initial_max_stream_data_bidi_local = 96 << 10;
+  cc.local_tp.initial_max_stream_data_bidi_remote = 16 << 10;  // the server's own streams
   cc.check_send_cache = true;
   int calls = 0;
   h.client_app.hook = [&](Connection& c, TimeNs) {
@@ -272,6 +275,18 @@ TEST(QuicConnSendCache, DataOnlyPacketsLeaveNothingOut) {
   };
   Connection* c = h.connect(cc);
   ASSERT_NE(c, nullptr);
+  // Streams of the server's that the client never reads: each stops at its 16 KB window in the
+  // middle of a burst of the response, and STREAM_DATA_BLOCKED must go out with the next packet.
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= i * (1u << 20); },
+                                30 * kSecond));
+    Connection* s = h.server_conn();
+    ASSERT_NE(s, nullptr);
+    const std::optional<uint64_t> id = s->streams().open_stream(true);
+    ASSERT_TRUE(id);
+    std::vector<uint8_t> junk(48 << 10, 0x5a);
+    EXPECT_EQ(s->streams().write(*id, junk, false).bytes, junk.size());
+  }
   ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 60 * kSecond));
   EXPECT_EQ(h.client_app.received, uint64_t{6} << 20);
   EXPECT_EQ(h.client_app.corrupt, 0u);
@@ -320,6 +335,42 @@ TEST(QuicConnSendCache, DataOnlyPacketsNeverSkipQueuedControlFrames) {
   EXPECT_EQ(r.h.client_app.received, uint64_t{24} << 20);
   EXPECT_GT(s->stats().data_only_packets, s->stats().packets_sent / 2);
   r.expect_in_step(10000);
+}
+
+// A received datagram ends a data burst even when nothing else acts on the connection (no
+// application call between): driven here by hand, outside the endpoint, the server sends, takes
+// a DATAGRAM from the client (so it owes an ACK) and sends again at once. That packet must carry
+// the ACK: check_send_cache compares each burst packet with the general path's choice.
+TEST(QuicConnSendCache, AReceivedDatagramEndsADataBurst) {
+  HarnessOptions o;
+  o.link = link_of(5 * kMillisecond, 100'000'000, 500, 0.0);
+  o.server_cfg = [](QuicEndpointConfig& c) { c.conn.check_send_cache = true; };
+  Harness h(8 << 20, o);
+  Connection* c = h.connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (256u << 10); }, 10 * kSecond));
+  Connection* s = h.server_conn();
+  ASSERT_NE(s, nullptr);
+  const uint64_t data_only_before = s->stats().data_only_packets;
+  std::vector<uint8_t> buf(1500);
+  Tuple t;
+  TimeNs now = h.sim.now();
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 2; ++i) s->send(buf.data(), buf.size(), &t, now);  // lost on purpose
+    const uint8_t d[100] = {7};
+    ASSERT_TRUE(c->send_datagram(d, nullptr));
+    const size_t n = c->send(buf.data(), buf.size(), &t, now);
+    ASSERT_GT(n, 0u);
+    s->on_datagram(buf.data(), n, s->tuple(), now);
+    s->send(buf.data(), buf.size(), &t, now);  // the ACK (or nothing: it may wait its delay)
+    now += 100'000;  // 100 us
+  }
+  EXPECT_GT(s->stats().data_only_packets, data_only_before + 10);  // bursts were under way
+  EXPECT_GT(s->send_cache_checks(), 0u);
+  EXPECT_EQ(s->send_cache_mismatches(), 0u);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, h.sim.now() + 30 * kSecond));
+  EXPECT_EQ(h.client_app.received, uint64_t{8} << 20);
+  EXPECT_EQ(s->send_cache_mismatches(), 0u);
 }
 
 // The data-only build is on by default and carries a plain transfer; turned off, every packet

@@ -543,6 +543,7 @@ void Connection::touch_all_paths() {
 }
 
 Connection::RxTouch::RxTouch(Connection& conn) : c(conn), state(conn.state_) {
+  ++c.input_gen_;
   c.rx_touch_all_ = !c.multipath_ || c.paths_.size() < 2 || state != ConnState::kConfirmed;
 }
 
@@ -2189,15 +2190,37 @@ bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool 
   return false;
 }
 
+// What the connection's own data-only sends can change of data_only_ready() and of send()'s
+// checks before it; the rest changes only with input (input_gen_).
+bool Connection::data_burst_holds() const {
+  return app_data_pending() && !streams_->has_pending_control() &&
+         app_keys_.phase_packets < confidentiality_limit();
+}
+
 size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return 0;
-  size_t limit = std::min<size_t>(cap, cfg_.max_datagram_size);
-  if (peer_tp_applied_) limit = std::min<size_t>(limit, peer_tp_.max_udp_payload_size);
+  const bool in_burst = burst_.path && burst_.input_gen == input_gen_ && data_burst_holds();
+  if (in_burst && !cfg_.check_send_cache) {
+    Path& path = *burst_.path;
+    const size_t n = build_data_datagram(buf, std::min(cap, burst_.limit), path, now);
+    if (n) {
+      *tuple = path.tuple;
+      count_sent(path, n, true);
+    }
+    return n;
+  }
+  const DataBurst burst = burst_;
+  burst_.path = nullptr;
+  built_data_only_ = false;
+  size_t base_limit = cfg_.max_datagram_size;
+  if (peer_tp_applied_) base_limit = std::min<size_t>(base_limit, peer_tp_.max_udp_payload_size);
+  size_t limit = std::min(cap, base_limit);
   if (state_ != ConnState::kClosing) {
     Path* rp = nullptr;
     if (const size_t n = build_probe_response(buf, limit, rp, tuple, now)) {
       count_sent(*rp, n, false);  // to another 4-tuple: not the path's 3x budget
+      if (in_burst) check_cache(false);  // a burst would have sent data instead
       return n;
     }
   }
@@ -2207,11 +2230,17 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
     close_transport(TransportError::AEAD_LIMIT_REACHED, 0, "AEAD confidentiality limit", now);
   }
   if (state_ != ConnState::kClosing && replay_ && replay_->len) {
-    if (const size_t n = send_replay(buf, limit, tuple, now)) return n;
+    if (const size_t n = send_replay(buf, limit, tuple, now)) {
+      if (in_burst) check_cache(false);
+      return n;
+    }
   }
   // CONNECTION_CLOSE may go on any open path (multipath 2.6).
   Path* chosen = state_ == ConnState::kClosing ? carrier_path() : pick_send_path(now);
-  if (!chosen) return 0;
+  if (!chosen) {
+    if (in_burst) check_cache(false);  // the burst would have built on its path
+    return 0;
+  }
   Path& path = *chosen;
   *tuple = path.tuple;
   if (role_ == Role::kServer && !path.validated) {
@@ -2235,6 +2264,15 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
     n = build_datagram(buf, limit, path, now);
   }
   if (n) count_sent(path, n, true);
+  // check_send_cache: where the burst would have gone straight to the data-only build, the
+  // general path took it too, on the same path with the same limit.
+  if (in_burst) {
+    check_cache(built_data_only_ && &path == burst.path && limit == std::min(cap, burst.limit));
+  }
+  if (n && built_data_only_ && paths_.size() == 1 && state_ == ConnState::kConfirmed &&
+      (role_ == Role::kClient || path.validated)) {
+    burst_ = {&path, input_gen_, base_limit};
+  }
   return n;
 }
 
@@ -2351,6 +2389,7 @@ void Connection::note_sent_eliciting(bool eliciting, TimeNs now) {
 
 size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now) {
   const bool data_only = data_only_ready(path);
+  built_data_only_ = data_only;
   if (data_only && !cfg_.check_send_cache) return build_data_datagram(buf, limit, path, now);
   const uint32_t mds = cfg_.max_datagram_size;
   const bool cwnd_ok = path.recovery.can_send(mds);
@@ -2420,9 +2459,10 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
 template <bool kDataOnly>
 size_t Connection::build_packet_as(PnSpace s, uint8_t* buf, size_t cap, Path& path, TimeNs now,
                                    size_t pad_to, bool cwnd_ok, bool& eliciting) {
-  // What follows changes the path (recovery, ACK state) and the pending control frames.
+  // What follows changes the path (recovery, ACK state) and the pending control frames (not a
+  // data-only packet's: the control_pending() memo holds across it).
   touch_sent(path);
-  ++state_gen_;
+  if constexpr (!kDataOnly) ++state_gen_;
   Space& sp = space(s);
   const int si = static_cast<int>(s);
   const bool app = s == PnSpace::kApplicationData;

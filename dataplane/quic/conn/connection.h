@@ -568,7 +568,9 @@ class Connection {
   // Every path, and the pending-control memo: after a datagram, a timer, an API call.
   void touch_all_paths();
   // Touches every path when the public call that may have changed them returns, however it does.
+  // Every event from outside (a timer, an application or control call) also ends a data burst.
   struct TouchAll {
+    TouchAll(Connection& conn, bool arm = true) : c(conn), armed(arm) { ++c.input_gen_; }
     Connection& c;
     bool armed = true;
     ~TouchAll() {
@@ -671,7 +673,23 @@ class Connection {
   uint64_t id_;
   ConnectionShared shared_;
   CidRegistry& registry_;
-  void note_app_action() { registry_.on_app_action(*this); }
+  void note_app_action() {
+    ++input_gen_;
+    registry_.on_app_action(*this);
+  }
+  // A data burst: after a data-only datagram on the only path, the next send() goes straight
+  // to build_data_datagram() while nothing but the connection's own sends changed it (no
+  // received datagram, timer or application call since: input_gen_ counts those) and
+  // data_burst_holds() checks what its own sends can change.
+  uint64_t input_gen_ = 0;
+  struct DataBurst {
+    Path* path = nullptr;  // null: no burst
+    uint64_t input_gen = 0;
+    size_t limit = 0;  // send()'s datagram limit but for the caller's buffer
+  };
+  DataBurst burst_;
+  bool built_data_only_ = false;  // the last build_datagram() saw data_only_ready()
+  bool data_burst_holds() const;
   ConnectionConfig cfg_;
   Role role_ = Role::kUnknown;
   ConnState state_ = ConnState::kHandshake;

@@ -1,5 +1,7 @@
 #include "dataplane/quic/wire/packet_header.h"
 
+#include <cstring>
+
 #include "dataplane/quic/wire/reader.h"
 
 namespace camp::quic {
@@ -135,12 +137,15 @@ size_t write_long_header(uint8_t* buf, size_t cap, const LongHeaderFields& h) {
 size_t write_short_header(uint8_t* buf, size_t cap, ByteView dcid, uint64_t packet_number,
                           size_t pn_length, bool spin_bit, bool key_phase) {
   if (buf == nullptr || pn_length < 1 || pn_length > 4 || dcid.size > kMaxCidLength) return 0;
-  Writer w{buf, cap};
-  w.u8(static_cast<uint8_t>(kFixedBit | (spin_bit ? kSpinBit : 0) | (key_phase ? kKeyPhase : 0) |
-                            (pn_length - 1)));
-  w.bytes(dcid);
-  w.uint(packet_number, pn_length);
-  return w.result();
+  // Written directly, not through a Writer: one per 1-RTT packet sent.
+  const size_t len = 1 + dcid.size + pn_length;
+  if (cap < len) return 0;
+  buf[0] = static_cast<uint8_t>(kFixedBit | (spin_bit ? kSpinBit : 0) | (key_phase ? kKeyPhase : 0) |
+                                (pn_length - 1));
+  if (dcid.size) std::memcpy(buf + 1, dcid.data, dcid.size);
+  uint8_t* pn = buf + 1 + dcid.size;
+  for (size_t i = pn_length; i-- > 0; packet_number >>= 8) pn[i] = static_cast<uint8_t>(packet_number);
+  return len;
 }
 
 size_t write_version_negotiation(uint8_t* buf, size_t cap, ByteView dcid, ByteView scid,
