@@ -407,6 +407,7 @@ void Connection::drop_path(size_t index) {
   // 3.4.3: what it had in flight was counted lost at abandon; its CIDs (both ways) go now.
   cids_->abandon_path(p.path_id, [&](const LocalCid& c) { registry_.remove_cid(*this, c.cid.view()); });
   pick_memo_.path = nullptr;  // it may point at this path
+  if (burst_.path == &p) burst_.path = nullptr;
   paths_.erase(paths_.begin() + static_cast<std::ptrdiff_t>(index));
   // The ID is gone for good (3.4): let the peer open another in its place.
   if (multipath_) {
@@ -2194,21 +2195,33 @@ bool Connection::space_wants_send(PnSpace s, const Path& path, TimeNs now, bool 
 // checks before it; the rest changes only with input (input_gen_).
 bool Connection::data_burst_holds() const {
   return app_data_pending() && !streams_->has_pending_control() &&
-         app_keys_.phase_packets < confidentiality_limit();
+         app_keys_.phase_packets < confidentiality_limit() && !(replay_ && replay_->len);
+}
+
+// One datagram of a data burst on its path.
+size_t Connection::send_in_burst(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
+  Path& path = *burst_.path;
+  const size_t n = build_data_datagram(buf, std::min(cap, burst_.limit), path, now);
+  if (n) {
+    *tuple = path.tuple;
+    count_sent(path, n, true);
+  }
+  return n;
 }
 
 size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   last_now_ = std::max(last_now_, now);
   if (state_ == ConnState::kClosed || state_ == ConnState::kDraining) return 0;
   const bool in_burst = burst_.path && burst_.input_gen == input_gen_ && data_burst_holds();
+  // In a burst what send() checks before the pick found nothing when it began and cannot have
+  // changed since; with several paths the scheduler still picks (it may move to another path,
+  // which the general build then serves).
+  Path* picked = nullptr;
   if (in_burst && !cfg_.check_send_cache) {
-    Path& path = *burst_.path;
-    const size_t n = build_data_datagram(buf, std::min(cap, burst_.limit), path, now);
-    if (n) {
-      *tuple = path.tuple;
-      count_sent(path, n, true);
-    }
-    return n;
+    if (paths_.size() == 1) return send_in_burst(buf, cap, tuple, now);
+    picked = pick_send_path(now);
+    if (!picked) return 0;
+    if (picked == burst_.path && build_data_ok_) return send_in_burst(buf, cap, tuple, now);
   }
   const DataBurst burst = burst_;
   burst_.path = nullptr;
@@ -2216,7 +2229,7 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
   size_t base_limit = cfg_.max_datagram_size;
   if (peer_tp_applied_) base_limit = std::min<size_t>(base_limit, peer_tp_.max_udp_payload_size);
   size_t limit = std::min(cap, base_limit);
-  if (state_ != ConnState::kClosing) {
+  if (state_ != ConnState::kClosing && !picked) {
     Path* rp = nullptr;
     if (const size_t n = build_probe_response(buf, limit, rp, tuple, now)) {
       count_sent(*rp, n, false);  // to another 4-tuple: not the path's 3x budget
@@ -2224,21 +2237,25 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
       return n;
     }
   }
-  if (state_ != ConnState::kClosing && app_keys_.phase_packets >= confidentiality_limit()) {
+  if (state_ != ConnState::kClosing && !picked &&
+      app_keys_.phase_packets >= confidentiality_limit()) {
     // RFC 9001 6.6: no key update came in time (the peer has not answered the last one, or
     // multipath 2.5 spacing): the key may seal nothing more but the close.
     close_transport(TransportError::AEAD_LIMIT_REACHED, 0, "AEAD confidentiality limit", now);
   }
-  if (state_ != ConnState::kClosing && replay_ && replay_->len) {
+  if (state_ != ConnState::kClosing && !picked && replay_ && replay_->len) {
     if (const size_t n = send_replay(buf, limit, tuple, now)) {
       if (in_burst) check_cache(false);
       return n;
     }
   }
   // CONNECTION_CLOSE may go on any open path (multipath 2.6).
-  Path* chosen = state_ == ConnState::kClosing ? carrier_path() : pick_send_path(now);
+  Path* chosen = picked                            ? picked
+                 : state_ == ConnState::kClosing ? carrier_path()
+                                                 : pick_send_path(now);
   if (!chosen) {
-    if (in_burst) check_cache(false);  // the burst would have built on its path
+    // With one path the burst would have built on it (with several, the pick may find none).
+    if (in_burst && paths_.size() == 1) check_cache(false);
     return 0;
   }
   Path& path = *chosen;
@@ -2264,12 +2281,12 @@ size_t Connection::send(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now) {
     n = build_datagram(buf, limit, path, now);
   }
   if (n) count_sent(path, n, true);
-  // check_send_cache: where the burst would have gone straight to the data-only build, the
-  // general path took it too, on the same path with the same limit.
-  if (in_burst) {
+  // check_send_cache: where the burst would have gone straight to the data-only build (on its
+  // path, when the scheduler picked that one for data), the general path took it too.
+  if (in_burst && (paths_.size() == 1 || (&path == burst.path && build_data_ok_))) {
     check_cache(built_data_only_ && &path == burst.path && limit == std::min(cap, burst.limit));
   }
-  if (n && built_data_only_ && paths_.size() == 1 && state_ == ConnState::kConfirmed &&
+  if (n && built_data_only_ && state_ == ConnState::kConfirmed &&
       (role_ == Role::kClient || path.validated)) {
     burst_ = {&path, input_gen_, base_limit};
   }

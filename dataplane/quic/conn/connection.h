@@ -690,6 +690,7 @@ class Connection {
   DataBurst burst_;
   bool built_data_only_ = false;  // the last build_datagram() saw data_only_ready()
   bool data_burst_holds() const;
+  size_t send_in_burst(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now);
   ConnectionConfig cfg_;
   Role role_ = Role::kUnknown;
   ConnState state_ = ConnState::kHandshake;
