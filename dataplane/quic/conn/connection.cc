@@ -76,6 +76,7 @@ const char* to_string(ConnState s) {
 class Connection::RecoveryEvents final : public RecoveryObserver {
  public:
   RecoveryEvents(Connection& c, Path& p, TimeNs now) : c_(c), p_(p), now_(now) {}
+  ~RecoveryEvents() { c_.flush_stream_acks(); }
   void on_packet_acked(PnSpace space, const SentPacket& pkt) override {
     ++c_.stats_.packets_acked;
     c_.log_for(space, p_).settle(pkt.tag, [&](const SentFrame& f) { c_.on_frame_acked(space, f); });
@@ -100,6 +101,7 @@ class Connection::RecoveryEvents final : public RecoveryObserver {
     }
   }
   void on_packet_lost(PnSpace space, const SentPacket& pkt) override {
+    c_.flush_stream_acks();  // acknowledged data first, as the events came
     ++c_.stats_.packets_lost;
     if (space == PnSpace::kApplicationData) ++p_.packets_lost;
     if (c_.qlog_) {
@@ -1990,12 +1992,23 @@ bool frame_kind_pathless(SentFrameKind k) {
 
 void Connection::on_frame_acked(PnSpace s, const SentFrame& f) {
   if (!frame_kind_pathless(f.kind)) rx_touch_all();
+  if (f.kind != SentFrameKind::kStream) flush_stream_acks();  // events in the order they came
   switch (f.kind) {
-    case SentFrameKind::kStream:
-      streams_->on_stream_frame_acked(f.a, f.b, f.len, f.fin);
+    case SentFrameKind::kStream: {
+      // Merged with the run before when it continues it (a stream's packets acknowledged in
+      // order): one StreamManager call per run, made at the latest when the ACK is done.
+      StreamAckRun& r = stream_ack_run_;
+      if (r.open && r.id == f.a && !r.fin && r.offset + r.len == f.b) {
+        r.len += f.len;
+        r.fin = f.fin;
+      } else {
+        flush_stream_acks();
+        r = {f.a, f.b, f.len, f.fin, true};
+      }
       if (observer_) observer_->on_stream_data_acked(f.a, f.b, f.len);
       app_wakeup_ = true;
-      break;
+      return;
+    }
     case SentFrameKind::kCrypto:
       space(s).crypto_tx.on_acked(f.b, f.len, false);
       break;
@@ -2015,6 +2028,13 @@ void Connection::on_frame_acked(PnSpace s, const SentFrame& f) {
     default:
       break;
   }
+}
+
+void Connection::flush_stream_acks() {
+  StreamAckRun& r = stream_ack_run_;
+  if (!r.open) return;
+  r.open = false;
+  streams_->on_stream_frame_acked(r.id, r.offset, r.len, r.fin);
 }
 
 void Connection::on_frame_lost(PnSpace s, const SentFrame& f) {

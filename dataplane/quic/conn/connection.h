@@ -645,6 +645,15 @@ class Connection {
   bool app_tx_ready() const;
   bool amplification_blocked(const Path& p) const;  // server: the 3x limit leaves no room
   void on_frame_acked(PnSpace space, const SentFrame& f);
+  // STREAM frames acknowledged by one ACK, merged while each continues the one before: one
+  // StreamManager call per run instead of one per packet (flushed before any other event).
+  struct StreamAckRun {
+    uint64_t id = 0, offset = 0, len = 0;
+    bool fin = false;
+    bool open = false;
+  };
+  StreamAckRun stream_ack_run_;
+  void flush_stream_acks();
   void on_frame_lost(PnSpace space, const SentFrame& f);
   static Frame control_frame_of(const SentFrame& f);
   static bool record_control_frame(const Frame& f, SentFrame& out);
