@@ -671,7 +671,7 @@ double cost_run(const Tls& tls, const char* label, const Scenario& s, double hz)
   std::fprintf(stderr,
                " | %llu out (%.1f%% from on_datagrams), %.3f in per out, %llu+%llu calls "
                "(%llu preempted, left out: %.1f ms) | "
-               "%.2f Gbit/s virtual, lost %llu, wall %.2f s\n",
+               "%.2f Gbit/s virtual, lost %llu, data-only packets %.0f%%, wall %.2f s\n",
                static_cast<unsigned long long>(o.tx_datagrams),
                100.0 * static_cast<double>(o.tx_from_rx) / tx,
                static_cast<double>(o.rx_datagrams) / tx,
@@ -680,7 +680,10 @@ double cost_run(const Tls& tls, const char* label, const Scenario& s, double hz)
                static_cast<unsigned long long>(o.outliers),
                static_cast<double>(o.outlier_ticks) * 1e3 / hz,
                static_cast<double>(o.received - o.bytes_at_timing) * 8 / vsecs / 1e9,
-               static_cast<unsigned long long>(o.server_stats.packets_lost), o.wall_s);
+               static_cast<unsigned long long>(o.server_stats.packets_lost),
+               100.0 * static_cast<double>(o.server_stats.data_only_packets) /
+                   static_cast<double>(std::max<uint64_t>(1, o.server_stats.packets_sent)),
+               o.wall_s);
   if (o.server_paths.size() > 1) {
     std::fprintf(stderr, "%17s scheduler picks reused %llu\n", "",
                  static_cast<unsigned long long>(o.picks_reused));
