@@ -570,7 +570,7 @@ class Connection {
   // Touches every path when the public call that may have changed them returns, however it does.
   // Every event from outside (a timer, an application or control call) also ends a data burst.
   struct TouchAll {
-    TouchAll(Connection& conn, bool arm = true) : c(conn), armed(arm) { ++c.input_gen_; }
+    explicit TouchAll(Connection& conn, bool arm = true) : c(conn), armed(arm) { ++c.input_gen_; }
     Connection& c;
     bool armed = true;
     ~TouchAll() {
@@ -686,10 +686,11 @@ class Connection {
     ++input_gen_;
     registry_.on_app_action(*this);
   }
-  // A data burst: after a data-only datagram on the only path, the next send() goes straight
-  // to build_data_datagram() while nothing but the connection's own sends changed it (no
-  // received datagram, timer or application call since: input_gen_ counts those) and
-  // data_burst_holds() checks what its own sends can change.
+  // A data burst: after a data-only datagram on a path, the next send() goes straight to
+  // build_data_datagram() on that path (with several paths, when the scheduler picks it again)
+  // while nothing but the connection's own sends changed the connection (no received datagram,
+  // timer or application call since: input_gen_ counts those) and data_burst_holds() checks
+  // what its own sends can change.
   uint64_t input_gen_ = 0;
   struct DataBurst {
     Path* path = nullptr;  // null: no burst
