@@ -732,11 +732,7 @@ bool Connection::reuse_pick(TimeNs now, Path*& out) {
   // Its window and pacer, as the full pick would read them (setting its pacer wake alike).
   const bool window_ok = sent_only ? p.recovery.can_send(cfg_.max_datagram_size) : c.window_ok;
   bool can_send = window_ok && (p.pacing_wake == kNever || p.pacing_wake <= now);
-  if (can_send) {
-    const TimeNs t = pace(p, now);
-    set_pacing_wake(p, t > now ? t : kNever);
-    can_send = t <= now;
-  }
+  if (can_send) can_send = !paced_out(p, now);
   if (!can_send) {
     // The full pick would look at the others, which are as they were when this one was picked:
     // if none of them could send then, no entry can now and it picks nothing (Scheduler: an
@@ -760,10 +756,7 @@ Connection::Path* Connection::full_pick(TimeNs now) {
   // The pacer has the last word on who may send data now.
   for (size_t i = 0; i < k; ++i) {
     if (!views[i].can_send) continue;
-    Path& p = *paths_[index[i]];
-    const TimeNs t = pace(p, now);
-    set_pacing_wake(p, t > now ? t : kNever);
-    if (t > now) views[i].can_send = false;
+    if (paced_out(*paths_[index[i]], now)) views[i].can_send = false;
   }
   k = offer_only_pinned_paths(views, index, k);
   // 1. Per-path work, round robin so that no path starves another. The carrier (carrier_path())
@@ -2400,19 +2393,20 @@ bool Connection::data_only_ready(const Path& path) const {
 
 // build_datagram() for data_only_ready(): one 1-RTT packet, when the window and the pacer allow.
 size_t Connection::build_data_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now) {
-  if (!path.recovery.can_send(cfg_.max_datagram_size)) return 0;
-  const TimeNs t = pace(path, now);
-  if (t > now) {
-    set_pacing_wake(path, t);
-    return 0;
-  }
-  set_pacing_wake(path, kNever);
+  if (!path.recovery.can_send(cfg_.max_datagram_size) || paced_out(path, now)) return 0;
   bool eliciting = false;
   const size_t n =
       build_packet_as<true>(PnSpace::kApplicationData, buf, limit, path, now, 0, true, eliciting);
   if (n) ++stats_.data_only_packets;
   note_sent_eliciting(n != 0 && eliciting, now);
   return n;
+}
+
+// Whether the pacer holds application data on p back now; its answer arms p's pacing wake.
+bool Connection::paced_out(Path& p, TimeNs now) {
+  const TimeNs t = pace(p, now);
+  set_pacing_wake(p, t > now ? t : kNever);
+  return t > now;
 }
 
 // The idle timer restarts with the first ack-eliciting packet sent after a packet came in
@@ -2449,13 +2443,7 @@ size_t Connection::build_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs
   // there is anything to send (with a full window there is not).
   if (data_only) check_cache(!want[0] && !want[1] && (cwnd_ok ? paced : last < 0));
   if (last < 0) return 0;
-  if (paced) {
-    const TimeNs t = pace(path, now);
-    if (t > now) {
-      set_pacing_wake(path, t);
-      return 0;
-    }
-  }
+  if (paced && paced_out(path, now)) return 0;
   set_pacing_wake(path, kNever);
   size_t off = 0;
   bool has_initial = false;

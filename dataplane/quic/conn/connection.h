@@ -620,6 +620,7 @@ class Connection {
   bool data_only_ready(const Path& path) const;
   size_t build_data_datagram(uint8_t* buf, size_t limit, Path& path, TimeNs now);
   void note_sent_eliciting(bool eliciting, TimeNs now);
+  bool paced_out(Path& p, TimeNs now);
   template <bool kDataOnly>
   size_t build_packet_as(PnSpace space, uint8_t* buf, size_t cap, Path& path, TimeNs now,
                          size_t pad_to, bool cwnd_ok, bool& eliciting);
