@@ -149,6 +149,37 @@ TEST_P(AeadSuite, WholePacketSealOpenAndTamper) {
   EXPECT_EQ(open_payload(mgr_, aead_, tiny, 21, 1), CryptoStatus::packet_too_short);
 }
 
+// Sealing plaintext read from elsewhere (a stream's send ring) gives exactly the in-place seal, for
+// every size, leaves the source as it was, and protect_packet() does the same for a whole packet.
+TEST_P(AeadSuite, SealFromAnotherBufferMatchesSealInPlace) {
+  std::mt19937 rng(77);
+  for (size_t n = 0; n <= 1300; n += (n < 40 ? 1 : 37)) {
+    const uint64_t pn = rng() % 5000;
+    const uint32_t path_id = n % 2 ? 0 : 3;
+    const auto aad = random_bytes(rng, 9);
+    const auto plain = random_bytes(rng, n);
+    std::vector<uint8_t> in_place = plain;
+    std::array<uint8_t, kAeadTagLen> tag_a, tag_b;
+    ASSERT_EQ(aead_.seal(mgr_, pn, aad, in_place, tag_a, path_id), CryptoStatus::ok);
+    std::vector<uint8_t> out = random_bytes(rng, n);
+    const std::vector<uint8_t> src = plain;
+    ASSERT_EQ(aead_.seal(mgr_, pn, aad, out, tag_b, path_id, src.data()), CryptoStatus::ok);
+    EXPECT_EQ(out, in_place) << n;
+    EXPECT_EQ(tag_a, tag_b) << n;
+    EXPECT_EQ(src, plain) << n;
+  }
+  HeaderProtection hp;
+  ASSERT_EQ(hp.init(mgr_, GetParam(), std::span(key_).first(key_len(GetParam()))), CryptoStatus::ok);
+  std::vector<uint8_t> a = random_bytes(rng, 9 + 1200 + kAeadTagLen);
+  a[0] = 0x41;  // short header, 2-byte packet number at offset 7
+  std::vector<uint8_t> b(a.size(), 0xee);
+  std::copy(a.begin(), a.begin() + 9, b.begin());
+  const std::vector<uint8_t> plain(a.begin() + 9, a.end() - kAeadTagLen);
+  ASSERT_EQ(protect_packet(mgr_, aead_, hp, a, 7, 900), CryptoStatus::ok);
+  ASSERT_EQ(protect_packet(mgr_, aead_, hp, b, 7, 900, 0, plain.data()), CryptoStatus::ok);
+  EXPECT_EQ(test::hex(a), test::hex(b));
+}
+
 TEST_P(AeadSuite, RejectsBadInputs) {
   std::array<uint8_t, kAeadTagLen> tag{};
   std::vector<uint8_t> buf(10);

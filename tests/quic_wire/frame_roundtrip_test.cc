@@ -296,6 +296,30 @@ TEST(FrameWriter, DataFits) {
   EXPECT_EQ(stream_data_fits(4, kMax - 3, true, 1000), 3u);
 }
 
+// The head of a STREAM frame followed by its data is the frame write_frame() writes; the head is
+// refused when the data would not fit after it, or when the frame itself would be refused.
+TEST(FrameWriter, StreamFrameHeadThenData) {
+  std::vector<uint8_t> whole(2000), split(2000);
+  for (uint64_t offset : {uint64_t{0}, uint64_t{300}, uint64_t{1} << 35}) {
+    for (bool fin : {false, true}) {
+      for (size_t len : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{1150}}) {
+        SCOPED_TRACE(testing::Message() << offset << " " << fin << " " << len);
+        const StreamFrame f{8, offset, ByteView(kBig.data(), len), offset != 0, true, fin};
+        const size_t n = write_frame(whole.data(), whole.size(), f);
+        ASSERT_GT(n, len);
+        const size_t head = write_stream_frame_head(split.data(), n, f);
+        ASSERT_EQ(head + len, n);
+        std::copy(kBig.begin(), kBig.begin() + static_cast<long>(len), split.begin() + static_cast<long>(head));
+        EXPECT_TRUE(std::equal(whole.begin(), whole.begin() + static_cast<long>(n), split.begin()));
+        EXPECT_EQ(write_stream_frame_head(split.data(), n - 1, f), 0u);  // the data would not fit
+      }
+    }
+  }
+  const StreamFrame no_offset_bit{8, 5, ByteView(kBig.data(), 10), false, true, false};
+  EXPECT_EQ(write_stream_frame_head(split.data(), split.size(), no_offset_bit), 0u);
+  EXPECT_EQ(write_frame(split.data(), split.size(), no_offset_bit), 0u);
+}
+
 TEST(FrameWriter, RefusesWhatTheParserWouldRefuse) {
   uint8_t buf[256];
   EXPECT_EQ(write_frame(buf, sizeof buf, MaxStreamsFrame{true, kMaxStreamsLimit + 1}), 0u);

@@ -31,6 +31,7 @@ constexpr CounterField kCounterFields[] = {
     {"stream_bytes_sent", &ConnStats::stream_bytes_sent},
     {"stream_bytes_retransmitted", &ConnStats::stream_bytes_retransmitted},
     {"data_only_packets", &ConnStats::data_only_packets},
+    {"sealed_from_send_buffer", &ConnStats::sealed_from_send_buffer},
     {"datagrams_sent", &ConnStats::datagrams_sent},
     {"datagrams_received", &ConnStats::datagrams_received},
     {"datagrams_dropped", &ConnStats::datagrams_dropped},

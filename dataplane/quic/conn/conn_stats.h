@@ -17,6 +17,7 @@ struct ConnStats {
   uint64_t stream_bytes_sent = 0;      // STREAM frame data, retransmissions included
   uint64_t stream_bytes_retransmitted = 0;
   uint64_t data_only_packets = 0;  // sent when nothing but application data could go (fast path)
+  uint64_t sealed_from_send_buffer = 0;  // packets whose STREAM data was sealed from its ring
   uint64_t datagrams_sent = 0;
   uint64_t datagrams_received = 0;
   uint64_t datagrams_dropped = 0;  // received while the application queue was full

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "dataplane/codec/varint.h"
 #include "dataplane/quic/crypto/packet_protection.h"
@@ -23,6 +24,10 @@ constexpr size_t kSmallCryptoBuffer = 16 * 1024;
 constexpr size_t kMaxFramesPerPacket = 64;   // frame log entries one packet may take
 constexpr size_t kMinPacketRoom = 32;        // below this a packet is not worth building
 constexpr uint16_t kMinInitialDatagram = 1200;  // RFC 9000 14.1
+// STREAM data sealed from its send ring (Connection::seal): worth it from this size, and the frame
+// bytes before it in the packet that may be borrowed from the ring at most.
+constexpr size_t kMinRingData = 64;
+constexpr size_t kMaxRingLead = 64;
 
 // Packet number length from the distance to the largest acknowledged (RFC 9000 A.2).
 size_t pn_length(uint64_t pn, bool has_acked, uint64_t largest_acked) {
@@ -2369,12 +2374,35 @@ size_t Connection::seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t 
     buf[hdr - pnl - 2] = static_cast<uint8_t>(0x40 | (length >> 8));
     buf[hdr - pnl - 1] = static_cast<uint8_t>(length & 0xff);
   }
-  const DirectionCrypto& tx = space(s).tx;
-  if (protect_packet(*shared_.imb, tx.aead, tx.hp, {buf, total}, hdr - pnl, pn, path_id) !=
-      CryptoStatus::ok) {
-    return 0;
+  // STREAM data left in its send ring: when it ends the payload and the frame bytes before it fit
+  // in the ring just before it, those bytes are written there for the seal and put back after, so
+  // the AEAD reads the whole plaintext from the ring and writes the packet in one pass. Otherwise
+  // the data is copied into its place first.
+  const uint8_t* from = nullptr;
+  uint8_t* lead = nullptr;
+  uint8_t kept[kMaxRingLead];
+  size_t k = 0;
+  if (ring_data_.len) {
+    const RingData d = std::exchange(ring_data_, RingData{});
+    uint8_t* const payload = buf + hdr;
+    k = static_cast<size_t>(d.dst - payload);
+    if (d.dst + d.len == payload + payload_len && k <= d.lead && k <= kMaxRingLead) {
+      lead = d.src - k;
+      std::memcpy(kept, lead, k);
+      std::memcpy(lead, payload, k);
+      from = lead;
+    } else {
+      std::memcpy(d.dst, d.src, d.len);
+    }
   }
-  return total;
+  const DirectionCrypto& tx = space(s).tx;
+  const bool ok = protect_packet(*shared_.imb, tx.aead, tx.hp, {buf, total}, hdr - pnl, pn,
+                                 path_id, from) == CryptoStatus::ok;
+  if (lead) {
+    std::memcpy(lead, kept, k);
+    if (ok) ++stats_.sealed_from_send_buffer;
+  }
+  return ok ? total : 0;
 }
 
 // Nothing but application data can go in the next packet on this path: no other packet number
@@ -2488,6 +2516,7 @@ size_t Connection::build_packet_as(PnSpace s, uint8_t* buf, size_t cap, Path& pa
   // data-only packet's: the control_pending() memo holds across it).
   touch_sent(path);
   if constexpr (!kDataOnly) ++state_gen_;
+  ring_data_ = {};
   Space& sp = space(s);
   const int si = static_cast<int>(s);
   const bool app = s == PnSpace::kApplicationData;
@@ -2659,7 +2688,7 @@ class Connection::Filler final : public PacketFiller {
  public:
   Filler(Connection& c, Path& path, uint8_t*& p, uint8_t* end, SentLog& log, bool& eliciting)
       : c_(c), path_(path), p_(p), end_(end), log_(log), eliciting_(eliciting),
-        pin_(c.pin_of(path)) {}
+        pin_(c.pin_of(path)), ring_ok_(c.cfg_.seal_from_send_buffer && !c.qlog_ && !c.capture_) {}
   size_t room() const override { return static_cast<size_t>(end_ - p_); }
   bool has_datagram() const override { return datagram_index() < c_.tx_datagrams_.size(); }
   bool has_stream_data() const override {
@@ -2693,7 +2722,18 @@ class Connection::Filler final : public PacketFiller {
     if (!got) return false;
     f.has_length = true;
     f.has_offset = f.offset != 0;
-    const size_t n = write_frame(p_, room(), f);
+    // The data may stay in its send ring for seal() to read (one such frame per packet).
+    const RingLead ring = c_.streams_->last_frame_ring();
+    size_t n = 0;
+    if (ring_ok_ && ring.at && f.data.size >= kMinRingData && c_.ring_data_.len == 0) {
+      const size_t head = write_stream_frame_head(p_, room(), f);
+      if (head) {
+        n = head + f.data.size;
+        c_.ring_data_ = {p_ + head, ring.at, f.data.size, ring.lead};
+      }
+    } else {
+      n = write_frame(p_, room(), f);
+    }
     if (n == 0) {
       c_.streams_->on_stream_frame_lost(f.stream_id, f.offset, f.data.size, f.fin);
       return false;
@@ -2730,6 +2770,9 @@ class Connection::Filler final : public PacketFiller {
   SentLog& log_;
   bool& eliciting_;
   const uint32_t pin_;  // the path ID pins are matched against; kAnyPath without multipath
+  // STREAM data may be left in its ring for seal(); not when the plaintext is read before the
+  // seal (qlog logs it, the redundant scheduler keeps a copy).
+  const bool ring_ok_;
 };
 
 // The application-level frames of one packet: control first, then what the scheduler picks.

@@ -105,6 +105,9 @@ struct ConnectionConfig {
   // without the general path's questions. false: every packet takes the general path (for
   // measurements and tests; the packets are the same).
   bool data_fast_path = true;
+  // STREAM data is sealed straight from the stream's send ring into the packet, with no copy into
+  // the packet first (Connection::seal). false: copied, then sealed in place (the same bytes).
+  bool seal_from_send_buffer = true;
 };
 
 enum class ConnState : uint8_t {
@@ -700,6 +703,16 @@ class Connection {
   };
   DataBurst burst_;
   bool built_data_only_ = false;  // the last build_datagram() saw data_only_ready()
+  // The packet being built has a STREAM frame whose data is still in its send ring: dst..dst+len
+  // is kept for it in the packet, src is the data, `lead` ring bytes lie before src. seal() reads
+  // the data from the ring (or copies it when it cannot).
+  struct RingData {
+    uint8_t* dst = nullptr;
+    uint8_t* src = nullptr;
+    size_t len = 0;
+    size_t lead = 0;
+  };
+  RingData ring_data_;
   bool data_burst_holds() const;
   size_t send_in_burst(uint8_t* buf, size_t cap, Tuple* tuple, TimeNs now);
   ConnectionConfig cfg_;

@@ -56,26 +56,27 @@ CryptoStatus PacketAead::init(ImbManager& mgr, const PacketKeys& k) {
 }
 
 void PacketAead::crypt(IMB_MGR* m, const uint8_t* nonce, std::span<const uint8_t> aad,
-                       std::span<uint8_t> payload, uint8_t* tag, bool decrypt) const {
+                       const uint8_t* in, std::span<uint8_t> out, uint8_t* tag, bool decrypt) const {
   const uint8_t* a = aad.empty() ? kEmptyByte : aad.data();
-  uint8_t* p = payload.empty() ? kEmptyByte : payload.data();
-  const uint64_t n = payload.size();
+  uint8_t* p = out.empty() ? kEmptyByte : out.data();
+  const uint8_t* src = out.empty() ? kEmptyByte : in;
+  const uint64_t n = out.size();
   switch (suite_) {
     case Suite::aes_128_gcm_sha256: {
       alignas(64) gcm_context_data ctx;
       if (decrypt) {
-        IMB_AES128_GCM_DEC(m, &gcm_, &ctx, p, p, n, nonce, a, aad.size(), tag, kAeadTagLen);
+        IMB_AES128_GCM_DEC(m, &gcm_, &ctx, p, src, n, nonce, a, aad.size(), tag, kAeadTagLen);
       } else {
-        IMB_AES128_GCM_ENC(m, &gcm_, &ctx, p, p, n, nonce, a, aad.size(), tag, kAeadTagLen);
+        IMB_AES128_GCM_ENC(m, &gcm_, &ctx, p, src, n, nonce, a, aad.size(), tag, kAeadTagLen);
       }
       break;
     }
     case Suite::aes_256_gcm_sha384: {
       alignas(64) gcm_context_data ctx;
       if (decrypt) {
-        IMB_AES256_GCM_DEC(m, &gcm_, &ctx, p, p, n, nonce, a, aad.size(), tag, kAeadTagLen);
+        IMB_AES256_GCM_DEC(m, &gcm_, &ctx, p, src, n, nonce, a, aad.size(), tag, kAeadTagLen);
       } else {
-        IMB_AES256_GCM_ENC(m, &gcm_, &ctx, p, p, n, nonce, a, aad.size(), tag, kAeadTagLen);
+        IMB_AES256_GCM_ENC(m, &gcm_, &ctx, p, src, n, nonce, a, aad.size(), tag, kAeadTagLen);
       }
       break;
     }
@@ -84,9 +85,9 @@ void PacketAead::crypt(IMB_MGR* m, const uint8_t* nonce, std::span<const uint8_t
       IMB_CHACHA20_POLY1305_INIT(m, chacha_key_.data(), &ctx, nonce, a, aad.size());
       if (n != 0) {
         if (decrypt) {
-          IMB_CHACHA20_POLY1305_DEC_UPDATE(m, chacha_key_.data(), &ctx, p, p, n);
+          IMB_CHACHA20_POLY1305_DEC_UPDATE(m, chacha_key_.data(), &ctx, p, src, n);
         } else {
-          IMB_CHACHA20_POLY1305_ENC_UPDATE(m, chacha_key_.data(), &ctx, p, p, n);
+          IMB_CHACHA20_POLY1305_ENC_UPDATE(m, chacha_key_.data(), &ctx, p, src, n);
         }
       }
       if (decrypt) {
@@ -102,9 +103,10 @@ void PacketAead::crypt(IMB_MGR* m, const uint8_t* nonce, std::span<const uint8_t
 CryptoStatus PacketAead::seal_with_nonce(ImbManager& mgr,
                                          std::span<const uint8_t, kAeadIvLen> nonce,
                                          std::span<const uint8_t> aad, std::span<uint8_t> payload,
-                                         std::span<uint8_t, kAeadTagLen> tag) const {
+                                         std::span<uint8_t, kAeadTagLen> tag,
+                                         const uint8_t* from) const {
   if (!ready_ || !mgr.ok()) return CryptoStatus::backend_failed;
-  crypt(mgr.get(), nonce.data(), aad, payload, tag.data(), false);
+  crypt(mgr.get(), nonce.data(), aad, from ? from : payload.data(), payload, tag.data(), false);
   return CryptoStatus::ok;
 }
 
@@ -114,19 +116,20 @@ CryptoStatus PacketAead::open_with_nonce(ImbManager& mgr,
                                          std::span<const uint8_t, kAeadTagLen> tag) const {
   if (!ready_ || !mgr.ok()) return CryptoStatus::backend_failed;
   uint8_t computed[kAeadTagLen];
-  crypt(mgr.get(), nonce.data(), aad, payload, computed, true);
+  crypt(mgr.get(), nonce.data(), aad, payload.data(), payload, computed, true);
   if (tags_equal(computed, tag.data())) return CryptoStatus::ok;
   // Both AEADs are a keystream XOR: running the encryption again gives back the ciphertext.
-  crypt(mgr.get(), nonce.data(), aad, payload, computed, false);
+  crypt(mgr.get(), nonce.data(), aad, payload.data(), payload, computed, false);
   return CryptoStatus::auth_failed;
 }
 
 CryptoStatus PacketAead::seal(ImbManager& mgr, uint64_t packet_number,
                               std::span<const uint8_t> aad, std::span<uint8_t> payload,
-                              std::span<uint8_t, kAeadTagLen> tag, uint32_t path_id) const {
+                              std::span<uint8_t, kAeadTagLen> tag, uint32_t path_id,
+                              const uint8_t* from) const {
   if (packet_number > kMaxPacketNumber) return CryptoStatus::bad_length;
   const auto nonce = make_nonce(iv_, packet_number, path_id);
-  return seal_with_nonce(mgr, nonce, aad, payload, tag);
+  return seal_with_nonce(mgr, nonce, aad, payload, tag, from);
 }
 
 CryptoStatus PacketAead::open(ImbManager& mgr, uint64_t packet_number,

@@ -1,5 +1,6 @@
 // Per-packet AEAD (RFC 9001 5.3) through intel-ipsec-mb's direct API: AES-128-GCM, AES-256-GCM
-// and ChaCha20-Poly1305, in place, the header as associated data.
+// and ChaCha20-Poly1305, the header as associated data. In place, or sealing plaintext read from
+// elsewhere (a stream's send buffer) straight into the packet, which saves copying it first.
 //
 // init() expands the key once (AES round keys and the GHASH tables); seal() and open() then
 // allocate nothing, take no lock and make no system call.
@@ -38,10 +39,11 @@ class PacketAead {
   bool ready() const { return ready_; }
 
   // Encrypts payload in place and writes the 16-byte tag. aad is the header up to and including
-  // the unprotected packet number.
+  // the unprotected packet number. With `from`, the plaintext is read there (payload.size() bytes,
+  // either exactly payload or not overlapping it) and the ciphertext written to payload.
   CryptoStatus seal(ImbManager& mgr, uint64_t packet_number, std::span<const uint8_t> aad,
                     std::span<uint8_t> payload, std::span<uint8_t, kAeadTagLen> tag,
-                    uint32_t path_id = 0) const;
+                    uint32_t path_id = 0, const uint8_t* from = nullptr) const;
 
   // Decrypts payload in place when tag verifies. On auth_failed the payload is restored to the
   // ciphertext it was, so the caller may try other keys or check for a Stateless Reset.
@@ -52,15 +54,17 @@ class PacketAead {
   // The same with an explicit nonce, for the Retry Integrity Tag (RFC 9001 5.8).
   CryptoStatus seal_with_nonce(ImbManager& mgr, std::span<const uint8_t, kAeadIvLen> nonce,
                                std::span<const uint8_t> aad, std::span<uint8_t> payload,
-                               std::span<uint8_t, kAeadTagLen> tag) const;
+                               std::span<uint8_t, kAeadTagLen> tag,
+                               const uint8_t* from = nullptr) const;
   CryptoStatus open_with_nonce(ImbManager& mgr, std::span<const uint8_t, kAeadIvLen> nonce,
                                std::span<const uint8_t> aad, std::span<uint8_t> payload,
                                std::span<const uint8_t, kAeadTagLen> tag) const;
 
  private:
-  // Keystream XOR and tag; `decrypt` picks which side of the payload the tag covers.
-  void crypt(IMB_MGR* m, const uint8_t* nonce, std::span<const uint8_t> aad,
-             std::span<uint8_t> payload, uint8_t* tag, bool decrypt) const;
+  // Keystream XOR of `in` into `out` (the same or not overlapping) and the tag; `decrypt` picks
+  // which side the tag covers.
+  void crypt(IMB_MGR* m, const uint8_t* nonce, std::span<const uint8_t> aad, const uint8_t* in,
+             std::span<uint8_t> out, uint8_t* tag, bool decrypt) const;
 
   // AES suites: round keys and GHASH tables. The header only marks the struct 64-byte aligned
   // when LINUX is defined (ipsec-mb's own build does, we do not); its AVX code uses aligned

@@ -54,14 +54,15 @@ CryptoStatus parse_long_header(std::span<const uint8_t> d, LongHeaderLayout& out
 }
 
 CryptoStatus seal_payload(ImbManager& mgr, const PacketAead& aead, std::span<uint8_t> packet,
-                          size_t header_len, uint64_t packet_number, uint32_t path_id) {
+                          size_t header_len, uint64_t packet_number, uint32_t path_id,
+                          const uint8_t* from) {
   if (header_len > packet.size() || packet.size() - header_len < kAeadTagLen) {
     return CryptoStatus::packet_too_short;
   }
   const size_t payload_len = packet.size() - header_len - kAeadTagLen;
   return aead.seal(mgr, packet_number, packet.first(header_len),
                    packet.subspan(header_len, payload_len),
-                   packet.last<kAeadTagLen>(), path_id);
+                   packet.last<kAeadTagLen>(), path_id, from);
 }
 
 CryptoStatus open_payload(ImbManager& mgr, const PacketAead& aead, std::span<uint8_t> packet,
@@ -77,14 +78,14 @@ CryptoStatus open_payload(ImbManager& mgr, const PacketAead& aead, std::span<uin
 
 CryptoStatus protect_packet(ImbManager& mgr, const PacketAead& aead, const HeaderProtection& hp,
                             std::span<uint8_t> packet, size_t pn_offset, uint64_t packet_number,
-                            uint32_t path_id) {
+                            uint32_t path_id, const uint8_t* from) {
   if (pn_offset == 0 || packet.empty()) return CryptoStatus::bad_header;
   // The sample must exist before anything is written, so a failure leaves the packet untouched.
   if (pn_offset > packet.size() || packet.size() - pn_offset < kMaxPacketNumberLen + kHpSampleLen) {
     return CryptoStatus::packet_too_short;
   }
   const size_t header_len = pn_offset + (packet[0] & 0x03) + 1;
-  CryptoStatus st = seal_payload(mgr, aead, packet, header_len, packet_number, path_id);
+  CryptoStatus st = seal_payload(mgr, aead, packet, header_len, packet_number, path_id, from);
   if (st != CryptoStatus::ok) return st;
   return hp.apply(mgr, packet, pn_offset);
 }

@@ -33,9 +33,10 @@ CryptoStatus parse_long_header(std::span<const uint8_t> datagram, LongHeaderLayo
 
 // Seals packet[header_len .. size-16) with the header as associated data and writes the tag into
 // the last 16 bytes. header_len is pn_offset + the packet number length in the unprotected first
-// byte.
+// byte. With `from` the payload's plaintext is read there instead (PacketAead::seal).
 CryptoStatus seal_payload(ImbManager& mgr, const PacketAead& aead, std::span<uint8_t> packet,
-                          size_t header_len, uint64_t packet_number, uint32_t path_id = 0);
+                          size_t header_len, uint64_t packet_number, uint32_t path_id = 0,
+                          const uint8_t* from = nullptr);
 
 // The reverse of seal_payload() on a packet whose header protection is already removed.
 CryptoStatus open_payload(ImbManager& mgr, const PacketAead& aead, std::span<uint8_t> packet,
@@ -45,7 +46,7 @@ CryptoStatus open_payload(ImbManager& mgr, const PacketAead& aead, std::span<uin
 // hold their unprotected values. path_id is the multipath path ID (0 without multipath).
 CryptoStatus protect_packet(ImbManager& mgr, const PacketAead& aead, const HeaderProtection& hp,
                             std::span<uint8_t> packet, size_t pn_offset, uint64_t packet_number,
-                            uint32_t path_id = 0);
+                            uint32_t path_id = 0, const uint8_t* from = nullptr);
 
 struct OpenedPacket {
   uint64_t packet_number = 0;

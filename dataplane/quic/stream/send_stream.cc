@@ -66,6 +66,7 @@ bool SendStream::next_chunk(size_t max_len, uint64_t conn_credit, StreamChunk& o
       lost_.clear(pos, end);
       out.offset = pos;
       out.data = ByteView(buf_.get() + pos % capacity_, static_cast<size_t>(end - pos));
+      out.ring = {buf_.get() + pos % capacity_, static_cast<size_t>(pos % capacity_)};
       out.fin = fin_ && fin_sent_ && !fin_acked_ && end == write_offset_;
       out.retransmission = true;
       if (out.fin) fin_lost_ = false;
@@ -92,6 +93,9 @@ bool SendStream::next_chunk(size_t max_len, uint64_t conn_credit, StreamChunk& o
   out.offset = sent_offset_;
   out.data = n ? ByteView(buf_.get() + sent_offset_ % capacity_, static_cast<size_t>(n))
                : ByteView();
+  out.ring = n ? RingLead{buf_.get() + sent_offset_ % capacity_,
+                          static_cast<size_t>(sent_offset_ % capacity_)}
+               : RingLead{};
   out.fin = fin;
   out.retransmission = false;
   sent_offset_ += n;

@@ -17,11 +17,20 @@ namespace camp::quic {
 // RFC 9000 3.1 sending-part states.
 enum class SendState : uint8_t { kReady, kSend, kDataSent, kDataRecvd, kResetSent, kResetRecvd };
 
+// The ring's bytes just before a chunk's data, which a sealer may borrow: it writes the frame
+// header there, seals header and data in one pass from the ring into the packet (no copy of the
+// data first), and puts the bytes back. `lead` of them are in the ring; `at` is the data, writable.
+struct RingLead {
+  uint8_t* at = nullptr;
+  size_t lead = 0;
+};
+
 struct StreamChunk {
   uint64_t offset = 0;
   ByteView data;  // into the send ring; valid until the stream is next changed
   bool fin = false;
   bool retransmission = false;
+  RingLead ring;
 };
 
 class SendStream {

@@ -594,6 +594,7 @@ bool StreamManager::next_stream_frame_on(uint64_t id, size_t max_len, StreamFram
   out.has_length = true;
   out.fin = chunk.fin;
   last_retransmission_ = chunk.retransmission;
+  last_ring_ = chunk.ring;
   return true;
 }
 

@@ -104,6 +104,8 @@ class StreamManager {
   bool next_stream_frame_on(uint64_t id, size_t max_len, StreamFrame& out);
   // Whether the frame the last call gave carries data sent before and declared lost.
   bool last_frame_retransmission() const { return last_retransmission_; }
+  // Where the data of that frame lies in its stream's send ring (StreamChunk::ring).
+  RingLead last_frame_ring() const { return last_ring_; }
 
   // --- Delivery events (from loss recovery) --------------------------------------------------
   void on_stream_frame_acked(uint64_t id, uint64_t offset, uint64_t length, bool fin);
@@ -176,6 +178,7 @@ class StreamManager {
   uint64_t data_blocked_at_ = ~uint64_t{0};  // limit a DATA_BLOCKED was queued for
   bool need_data_blocked_ = false;
   bool last_retransmission_ = false;  // of the frame next_stream_frame_on gave last
+  RingLead last_ring_;
   // Receive: sum of highest offsets against our MAX_DATA; consumed = read or released.
   uint64_t recv_max_data_ = 0;
   uint64_t recv_data_ = 0;

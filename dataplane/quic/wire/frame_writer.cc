@@ -61,7 +61,8 @@ bool put(Writer& w, const NewTokenFrame& f) {
          w.bytes(f.token);
 }
 
-bool put(Writer& w, const StreamFrame& f) {
+// A STREAM frame's fields before its data.
+bool put_head(Writer& w, const StreamFrame& f) {
   if (f.offset > kMaxStreamOffset || f.data.size > kMaxStreamOffset - f.offset) return false;
   if (f.offset != 0 && !f.has_offset) return false;
   const uint64_t type = ft::STREAM | (f.has_offset ? ft::STREAM_OFF : 0) |
@@ -70,8 +71,10 @@ bool put(Writer& w, const StreamFrame& f) {
   w.varint(f.stream_id);
   if (f.has_offset) w.varint(f.offset);
   if (f.has_length) w.varint(f.data.size);
-  return w.bytes(f.data);
+  return w.ok;
 }
+
+bool put(Writer& w, const StreamFrame& f) { return put_head(w, f) && w.bytes(f.data); }
 
 bool put(Writer& w, const MaxDataFrame& f) {
   return w.varint(ft::MAX_DATA) && w.varint(f.maximum_data);
@@ -223,6 +226,12 @@ size_t frame_size(const Frame& frame) { return write_with(Writer{nullptr, SIZE_M
 
 size_t write_frame(uint8_t* buf, size_t cap, const StreamFrame& f) {
   return write_one(buf, cap, f);
+}
+
+size_t write_stream_frame_head(uint8_t* buf, size_t cap, const StreamFrame& f) {
+  Writer w{buf, cap};
+  if (buf == nullptr || !put_head(w, f) || !w.room(f.data.size)) return 0;
+  return w.result();
 }
 
 size_t write_frame(uint8_t* buf, size_t cap, const DatagramFrame& f) {

@@ -17,6 +17,9 @@ size_t write_frame(uint8_t* buf, size_t cap, const Frame& frame);
 // The same for the frames of nearly every packet, without building a Frame for them.
 size_t write_frame(uint8_t* buf, size_t cap, const StreamFrame& frame);
 size_t write_frame(uint8_t* buf, size_t cap, const DatagramFrame& frame);
+// A STREAM frame but its data: the bytes before the data, when the whole frame fits in cap; the
+// caller puts the data right after them (or has the sealer read it from where it is).
+size_t write_stream_frame_head(uint8_t* buf, size_t cap, const StreamFrame& frame);
 
 // Bytes write_frame would write given unlimited room; 0 for a frame it would refuse.
 size_t frame_size(const Frame& frame);
