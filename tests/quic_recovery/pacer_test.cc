@@ -124,6 +124,27 @@ TEST(Pacer, ExactAtHugeRatesAndByteCounts) {
   EXPECT_GT(edges, 100u);
 }
 
+// The pacer divides once per packet size and rate and carries the remainders itself: runs of one
+// size, sizes and rates changing between them, stay exact against the division of the total.
+TEST(Pacer, ExactAcrossRunsOfSizesAndRates) {
+  Pacer p(0);
+  uint64_t seed = 12345;
+  for (int run = 0; run < 200; ++run) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    const uint64_t rate = 1 + (seed >> 20) % (run % 3 == 0 ? 1000 : 50'000'000'000ull);
+    p.set_rate(rate);  // a new rate starts from the current schedule with no remainder
+    const TimeNs start = p.next_send_time(0, 1);
+    u128 total = 0;
+    for (int i = 0; i < 50; ++i) {
+      const uint32_t bytes = (i / 10) % 2 ? 1200 : static_cast<uint32_t>(1 + (seed >> (i % 40)) % 1500);
+      p.on_packet_sent(0, bytes);
+      total += bytes;
+      ASSERT_EQ(p.next_send_time(0, 1), start + static_cast<uint64_t>(total * kSecond / rate))
+          << "run " << run << " packet " << i;
+    }
+  }
+}
+
 // The burst credit, ceil(burst * 1e9 / rate), is exact on both sides of where burst * 1e9 + rate
 // stops fitting 64 bits, up to bursts of 2^40 bytes and more.
 TEST(Pacer, BurstCreditExactAtHugeBursts) {

@@ -8,9 +8,25 @@
 namespace camp::quic {
 namespace {
 
-// Checks the word-at-a-time bitmap against a plain bool array over a sliding window.
-TEST(OffsetBitmap, MatchesReferenceAcrossWrap) {
-  constexpr size_t kCap = 256;
+// offset % size, by mask or by division, for sizes around powers of two and offsets near 2^64.
+TEST(RingIndex, IsTheRemainder) {
+  std::mt19937_64 rng(3);
+  for (uint64_t size : {uint64_t{1}, uint64_t{64}, uint64_t{320}, uint64_t{1} << 20,
+                        (uint64_t{1} << 20) + 64, (uint64_t{1} << 20) - 64, uint64_t{1} << 40}) {
+    const RingIndex ring(size);
+    for (int i = 0; i < 1000; ++i) {
+      const uint64_t off = i % 2 ? rng() : rng() % (4 * size);
+      ASSERT_EQ(ring(off), off % size) << size << " " << off;
+    }
+  }
+}
+
+// Checks the word-at-a-time bitmap against a plain bool array over a sliding window, for a ring
+// size that is a power of two (indexed by mask) and one that is not (by division).
+class OffsetBitmapCap : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(OffsetBitmapCap, MatchesReferenceAcrossWrap) {
+  const size_t kCap = GetParam();
   OffsetBitmap bm(kCap);
   std::vector<bool> ref(kCap, false);
   std::mt19937_64 rng(7);
@@ -40,6 +56,8 @@ TEST(OffsetBitmap, MatchesReferenceAcrossWrap) {
     for (uint64_t o = base; o < base + kCap; o += 17) ASSERT_EQ(bm.test(o), ref[o % kCap]);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Sizes, OffsetBitmapCap, ::testing::Values(size_t{256}, size_t{320}));
 
 TEST(OffsetBitmap, SetExceptSkipsMaskedBits) {
   OffsetBitmap a(128), mask(128);

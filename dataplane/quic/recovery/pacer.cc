@@ -9,6 +9,7 @@ void Pacer::set_rate(uint64_t bytes_per_second) {
   rate_ = bytes_per_second;
   remainder_ = 0;
   credit_ = duration_of(burst_bytes_);
+  step_bytes_ = 0;
 }
 
 DurationNs Pacer::duration_of(uint64_t bytes) const {
@@ -30,15 +31,23 @@ void Pacer::on_packet_sent(TimeNs now, uint32_t bytes) {
     remainder_ = 0;
   }
   if (rate_ == 0) return;
-  if (bytes < (UINT64_MAX - remainder_) / kSecond) {  // fits 64 bits: a cheaper division
-    const uint64_t num = bytes * kSecond + remainder_;
-    next_free_ += num / rate_;
-    remainder_ = num % rate_;
-    return;
+  // next_free_ advances by (bytes * 1e9 + remainder_) / rate_ and keeps the remainder. Packets of
+  // one size at one rate are the rule, so bytes * 1e9 / rate_ is divided once and kept, and only
+  // the carry of the two remainders (each below rate_) is added per packet: no division per packet.
+  // bytes * 1e9 fits 64 bits for any 32-bit size.
+  if (bytes != step_bytes_) {
+    const uint64_t num = uint64_t{bytes} * kSecond;
+    step_bytes_ = bytes;
+    step_q_ = num / rate_;
+    step_r_ = num % rate_;
   }
-  const unsigned __int128 num = static_cast<unsigned __int128>(bytes) * kSecond + remainder_;
-  next_free_ += static_cast<DurationNs>(num / rate_);
-  remainder_ = static_cast<uint64_t>(num % rate_);
+  next_free_ += step_q_;
+  if (step_r_ >= rate_ - remainder_) {
+    ++next_free_;
+    remainder_ -= rate_ - step_r_;
+  } else {
+    remainder_ += step_r_;
+  }
 }
 
 }  // namespace camp::quic

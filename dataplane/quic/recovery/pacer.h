@@ -38,6 +38,10 @@ class Pacer {
   TimeNs next_free_ = 0;  // when everything sent so far has left at our rate
   uint64_t remainder_ = 0;  // carried (bytes * 1e9) mod rate
   DurationNs credit_ = 0;   // duration_of(burst_bytes_) at rate_: asked for every packet
+  // (step_bytes_ * 1e9) / rate_ as quotient and remainder, kept while size and rate stay (0: none).
+  uint32_t step_bytes_ = 0;
+  uint64_t step_q_ = 0;
+  uint64_t step_r_ = 0;
 };
 
 }  // namespace camp::quic

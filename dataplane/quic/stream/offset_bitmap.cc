@@ -7,15 +7,16 @@ namespace camp::quic {
 
 OffsetBitmap::OffsetBitmap(size_t capacity_bits)
     : words_(capacity_bits ? std::make_unique<uint64_t[]>(capacity_bits / 64) : nullptr),
-      cap_(capacity_bits) {}
+      cap_(capacity_bits),
+      ring_(capacity_bits ? capacity_bits : 1) {}
 
 // Calls fn(word, mask) for every word touched by [lo, hi), mask holding the range's bits in it.
-// One division for the start; after the first word the walk is word-aligned and wraps by compare.
+// One ring index for the start; after the first word the walk is word-aligned and wraps by compare.
 template <class Fn>
 void OffsetBitmap::for_each_word(uint64_t lo, uint64_t hi, Fn&& fn) {
   if (lo >= hi) return;
   const size_t nwords = cap_ / 64;
-  const size_t idx = lo % cap_;
+  const size_t idx = ring_(lo);
   size_t w = idx / 64;
   const size_t bit = idx % 64;
   uint64_t n = std::min<uint64_t>(64 - bit, hi - lo);
@@ -42,7 +43,7 @@ void OffsetBitmap::set_except(uint64_t lo, uint64_t hi, const OffsetBitmap& mask
 }
 
 bool OffsetBitmap::test(uint64_t off) const {
-  size_t idx = off % cap_;
+  size_t idx = ring_(off);
   return (words_[idx / 64] >> (idx % 64)) & 1;
 }
 
@@ -50,7 +51,7 @@ uint64_t OffsetBitmap::find(uint64_t from, uint64_t to, bool want_clear) const {
   if (from >= to) return to;
   const size_t nwords = cap_ / 64;
   const uint64_t flip = want_clear ? ~uint64_t{0} : 0;
-  const size_t idx = from % cap_;
+  const size_t idx = ring_(from);
   size_t w = idx / 64;
   const size_t bit = idx % 64;
   uint64_t n = std::min<uint64_t>(64 - bit, to - from);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "dataplane/quic/stream/ring_index.h"
+
 namespace camp::quic {
 
 class OffsetBitmap {
@@ -33,6 +35,7 @@ class OffsetBitmap {
 
   std::unique_ptr<uint64_t[]> words_;
   size_t cap_ = 0;
+  RingIndex ring_;
 };
 
 }  // namespace camp::quic

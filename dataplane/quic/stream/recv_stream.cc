@@ -9,7 +9,7 @@ namespace camp::quic {
 
 RecvStream::RecvStream(uint64_t window)
     : window_(window), capacity_(static_cast<size_t>((window + 63) / 64 * 64)),
-      max_stream_data_(window) {}
+      ring_(capacity_ ? capacity_ : 1), max_stream_data_(window) {}
 
 TransportError RecvStream::on_stream_frame(uint64_t offset, ByteView data, bool fin,
                                            FcDelta& fc) {
@@ -49,7 +49,7 @@ TransportError RecvStream::on_stream_frame(uint64_t offset, ByteView data, bool 
     const uint8_t* src = data.data + (lo - offset);
     uint64_t pos = lo;
     while (pos < end) {
-      size_t idx = pos % capacity_;
+      size_t idx = ring_(pos);
       size_t n = static_cast<size_t>(std::min<uint64_t>(capacity_ - idx, end - pos));
       std::memcpy(buf_.get() + idx, src, n);
       src += n;
@@ -111,7 +111,7 @@ size_t RecvStream::read(std::span<uint8_t> out, bool& fin) {
   size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), contiguous_ - read_offset_));
   size_t done = 0;
   while (done < n) {
-    size_t idx = (read_offset_ + done) % capacity_;
+    size_t idx = ring_(read_offset_ + done);
     size_t k = std::min(capacity_ - idx, n - done);
     std::memcpy(out.data() + done, buf_.get() + idx, k);
     done += k;

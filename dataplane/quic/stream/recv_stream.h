@@ -11,6 +11,7 @@
 #include <span>
 
 #include "dataplane/quic/stream/offset_bitmap.h"
+#include "dataplane/quic/stream/ring_index.h"
 #include "dataplane/quic/wire/byte_view.h"
 #include "dataplane/quic/wire/transport_error.h"
 
@@ -70,6 +71,7 @@ class RecvStream {
 
   uint64_t window_;
   size_t capacity_;  // window rounded up to whole bitmap words
+  RingIndex ring_;   // offset % capacity_
   std::unique_ptr<uint8_t[]> buf_;
   OffsetBitmap received_;
   uint64_t read_offset_ = 0;  // bytes handed to the application

@@ -6,7 +6,9 @@
 namespace camp::quic {
 
 SendStream::SendStream(size_t buffer_size, uint64_t max_stream_data)
-    : capacity_((buffer_size + 63) / 64 * 64), max_stream_data_(max_stream_data) {}
+    : capacity_((buffer_size + 63) / 64 * 64),
+      ring_(capacity_ ? capacity_ : 1),
+      max_stream_data_(max_stream_data) {}
 
 void SendStream::ensure_buffer() {
   if (buf_ || capacity_ == 0) return;
@@ -27,7 +29,7 @@ size_t SendStream::write(std::span<const uint8_t> data, bool fin) {
     ensure_buffer();
     size_t done = 0;
     while (done < n) {
-      size_t idx = (write_offset_ + done) % capacity_;
+      size_t idx = ring_(write_offset_ + done);
       size_t k = std::min(capacity_ - idx, n - done);
       std::memcpy(buf_.get() + idx, data.data() + done, k);
       done += k;
@@ -61,12 +63,12 @@ bool SendStream::next_chunk(size_t max_len, uint64_t conn_credit, StreamChunk& o
       any_lost_ = false;
     } else if (max_len > 0) {
       uint64_t limit = std::min<uint64_t>(sent_offset_, pos + max_len);
-      limit = std::min<uint64_t>(limit, pos + (capacity_ - pos % capacity_));  // ring wrap
+      limit = std::min<uint64_t>(limit, pos + (capacity_ - ring_(pos)));  // ring wrap
       uint64_t end = lost_.find_clear(pos, limit);
       lost_.clear(pos, end);
       out.offset = pos;
-      out.data = ByteView(buf_.get() + pos % capacity_, static_cast<size_t>(end - pos));
-      out.ring = {buf_.get() + pos % capacity_, static_cast<size_t>(pos % capacity_)};
+      out.data = ByteView(buf_.get() + ring_(pos), static_cast<size_t>(end - pos));
+      out.ring = {buf_.get() + ring_(pos), static_cast<size_t>(ring_(pos))};
       out.fin = fin_ && fin_sent_ && !fin_acked_ && end == write_offset_;
       out.retransmission = true;
       if (out.fin) fin_lost_ = false;
@@ -79,7 +81,7 @@ bool SendStream::next_chunk(size_t max_len, uint64_t conn_credit, StreamChunk& o
   uint64_t n = std::min(write_offset_ - sent_offset_, max_stream_data_ - sent_offset_);
   n = std::min(n, conn_credit);
   n = std::min<uint64_t>(n, max_len);
-  if (n) n = std::min<uint64_t>(n, capacity_ - sent_offset_ % capacity_);
+  if (n) n = std::min<uint64_t>(n, capacity_ - ring_(sent_offset_));
   bool fin = fin_ && !fin_acked_ && sent_offset_ + n == write_offset_ &&
              (!fin_sent_ || fin_lost_);
   if (n == 0 && !fin) {
@@ -91,10 +93,10 @@ bool SendStream::next_chunk(size_t max_len, uint64_t conn_credit, StreamChunk& o
     return false;
   }
   out.offset = sent_offset_;
-  out.data = n ? ByteView(buf_.get() + sent_offset_ % capacity_, static_cast<size_t>(n))
+  out.data = n ? ByteView(buf_.get() + ring_(sent_offset_), static_cast<size_t>(n))
                : ByteView();
-  out.ring = n ? RingLead{buf_.get() + sent_offset_ % capacity_,
-                          static_cast<size_t>(sent_offset_ % capacity_)}
+  out.ring = n ? RingLead{buf_.get() + ring_(sent_offset_),
+                          static_cast<size_t>(ring_(sent_offset_))}
                : RingLead{};
   out.fin = fin;
   out.retransmission = false;

@@ -10,6 +10,7 @@
 #include <span>
 
 #include "dataplane/quic/stream/offset_bitmap.h"
+#include "dataplane/quic/stream/ring_index.h"
 #include "dataplane/quic/wire/byte_view.h"
 
 namespace camp::quic {
@@ -83,6 +84,7 @@ class SendStream {
   void check_done();
 
   size_t capacity_;
+  RingIndex ring_;  // offset % capacity_
   std::unique_ptr<uint8_t[]> buf_;
   OffsetBitmap acked_;  // acknowledged bytes at or above acked_offset_
   OffsetBitmap lost_;   // bytes to send again
