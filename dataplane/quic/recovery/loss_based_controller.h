@@ -23,9 +23,15 @@ class LossBasedController : public CongestionController {
   void on_ack(const AckEvent& ev) override {
     if (ev.smoothed_rtt > 0) smoothed_rtt_ = ev.smoothed_rtt;
   }
-  // BWE of a window-based controller: one window per smoothed RTT.
+  // BWE of a window-based controller: one window per smoothed RTT. The pacer asks for every packet
+  // sent and both change only with ACKs and losses, so the quotient is kept for the pair it is of.
   double bandwidth_estimate() const override {
-    return static_cast<double>(cwnd_) * 1e9 / static_cast<double>(smoothed_rtt_);
+    if (cwnd_ != bwe_cwnd_ || smoothed_rtt_ != bwe_srtt_) {
+      bwe_cwnd_ = cwnd_;
+      bwe_srtt_ = smoothed_rtt_;
+      bwe_ = static_cast<double>(cwnd_) * 1e9 / static_cast<double>(smoothed_rtt_);
+    }
+    return bwe_;
   }
 
  protected:
@@ -45,6 +51,9 @@ class LossBasedController : public CongestionController {
  private:
   TimeNs recovery_start_time_ = 0;
   bool has_recovery_ = false;
+  mutable uint64_t bwe_cwnd_ = 0;  // bandwidth_estimate() is bwe_ for these (0, 0: none yet)
+  mutable DurationNs bwe_srtt_ = 0;
+  mutable double bwe_ = 0;
 };
 
 }  // namespace camp::quic
