@@ -1,5 +1,7 @@
 #include "dataplane/quic/crypto/aead.h"
 
+#include <emmintrin.h>
+
 #include <bit>
 #include <cstring>
 
@@ -17,20 +19,26 @@ bool tags_equal(const uint8_t* a, const uint8_t* b) {
 
 }  // namespace
 
+void write_nonce(const uint8_t* iv16, uint64_t packet_number, uint32_t path_id, uint8_t* out16) {
+  // RFC 9001 5.3 / multipath 2.4: the IV XOR (path ID in bytes 0-3, packet number in 4-11), both
+  // big-endian, built in a register and stored whole.
+  static_assert(std::endian::native == std::endian::little);
+  const uint64_t pn = __builtin_bswap64(packet_number);
+  const uint64_t path = __builtin_bswap32(path_id);
+  const __m128i x = _mm_set_epi64x(static_cast<long long>(pn >> 32),
+                                   static_cast<long long>(path | (pn << 32)));
+  _mm_store_si128(reinterpret_cast<__m128i*>(out16),
+                  _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(iv16)), x));
+}
+
 std::array<uint8_t, kAeadIvLen> make_nonce(std::span<const uint8_t, kAeadIvLen> iv,
                                            uint64_t packet_number, uint32_t path_id) {
-  // RFC 9001 5.3 / multipath 2.4: the IV XOR (path ID in bytes 0-3, packet number in 4-11),
-  // both big-endian: two word XORs rather than twelve byte ones, once per packet.
-  static_assert(std::endian::native == std::endian::little);
+  alignas(16) uint8_t iv16[16] = {};
+  alignas(16) uint8_t n16[16];
+  std::memcpy(iv16, iv.data(), kAeadIvLen);
+  write_nonce(iv16, packet_number, path_id, n16);
   std::array<uint8_t, kAeadIvLen> n;
-  uint32_t hi;
-  uint64_t lo;
-  std::memcpy(&hi, iv.data(), 4);
-  std::memcpy(&lo, iv.data() + 4, 8);
-  hi ^= __builtin_bswap32(path_id);
-  lo ^= __builtin_bswap64(packet_number);
-  std::memcpy(n.data(), &hi, 4);
-  std::memcpy(n.data() + 4, &lo, 8);
+  std::memcpy(n.data(), n16, kAeadIvLen);
   return n;
 }
 
@@ -45,7 +53,7 @@ CryptoStatus PacketAead::init(ImbManager& mgr, Suite s, std::span<const uint8_t>
     case Suite::aes_256_gcm_sha384: IMB_AES256_GCM_PRE(m, key.data(), &gcm_); break;
     case Suite::chacha20_poly1305_sha256: std::memcpy(chacha_key_.data(), key.data(), 32); break;
   }
-  std::memcpy(iv_.data(), iv.data(), kAeadIvLen);
+  std::memcpy(iv_.data(), iv.data(), kAeadIvLen);  // iv_[12..16) stay zero
   suite_ = s;
   ready_ = true;
   return CryptoStatus::ok;
@@ -128,16 +136,20 @@ CryptoStatus PacketAead::seal(ImbManager& mgr, uint64_t packet_number,
                               std::span<uint8_t, kAeadTagLen> tag, uint32_t path_id,
                               const uint8_t* from) const {
   if (packet_number > kMaxPacketNumber) return CryptoStatus::bad_length;
-  const auto nonce = make_nonce(iv_, packet_number, path_id);
-  return seal_with_nonce(mgr, nonce, aad, payload, tag, from);
+  alignas(16) uint8_t nonce[16];
+  write_nonce(iv_.data(), packet_number, path_id, nonce);
+  return seal_with_nonce(mgr, std::span<const uint8_t, kAeadIvLen>(nonce, kAeadIvLen), aad, payload,
+                         tag, from);
 }
 
 CryptoStatus PacketAead::open(ImbManager& mgr, uint64_t packet_number,
                               std::span<const uint8_t> aad, std::span<uint8_t> payload,
                               std::span<const uint8_t, kAeadTagLen> tag, uint32_t path_id) const {
   if (packet_number > kMaxPacketNumber) return CryptoStatus::bad_length;
-  const auto nonce = make_nonce(iv_, packet_number, path_id);
-  return open_with_nonce(mgr, nonce, aad, payload, tag);
+  alignas(16) uint8_t nonce[16];
+  write_nonce(iv_.data(), packet_number, path_id, nonce);
+  return open_with_nonce(mgr, std::span<const uint8_t, kAeadIvLen>(nonce, kAeadIvLen), aad, payload,
+                         tag);
 }
 
 }  // namespace camp::quic

@@ -27,6 +27,10 @@ inline constexpr uint64_t kMaxPacketNumber = (uint64_t{1} << 62) - 1;
 // packet's path ID. pn must be <= kMaxPacketNumber.
 std::array<uint8_t, kAeadIvLen> make_nonce(std::span<const uint8_t, kAeadIvLen> iv,
                                            uint64_t packet_number, uint32_t path_id = 0);
+// The same from an IV zero-padded to 16 bytes into out16[0..12) (out16[12..16) zero), both
+// 16-byte aligned, with one 16-byte store: the AEAD loads the nonce right after, and a nonce
+// stored in pieces cannot be forwarded to that load (about 20 cycles per packet, measured).
+void write_nonce(const uint8_t* iv16, uint64_t packet_number, uint32_t path_id, uint8_t* out16);
 
 class PacketAead {
  public:
@@ -71,7 +75,7 @@ class PacketAead {
   // stores, so the alignment is spelled out here.
   alignas(64) gcm_key_data gcm_{};
   std::array<uint8_t, 32> chacha_key_{};
-  std::array<uint8_t, kAeadIvLen> iv_{};
+  alignas(16) std::array<uint8_t, 16> iv_{};  // kAeadIvLen bytes, zero-padded for write_nonce
   Suite suite_ = Suite::aes_128_gcm_sha256;
   bool ready_ = false;
 };
