@@ -2651,23 +2651,24 @@ size_t Connection::build_packet_as(PnSpace s, uint8_t* buf, size_t cap, Path& pa
   // Every packet goes to recovery, ACK-only ones too: it must know the largest packet number
   // sent, or an ACK of one would look like an ACK of a packet never sent.
   if (app && eliciting && path.recovery.ack_eliciting_in_flight(s) == 0) path.busy_since = now;
-  SentPacket rec;
-  rec.packet_number = pn;
-  rec.time_sent = now;
-  rec.sent_bytes = static_cast<uint32_t>(total);
-  rec.ack_eliciting = eliciting;
-  rec.in_flight = in_flight;
-  rec.carried_acks = static_cast<uint8_t>((ack_largest ? SentPacket::kOwnAck : 0) |
-                                          (n_carried > 0 ? SentPacket::kOtherAcks : 0));
-  rec.ack_largest = ack_largest.value_or(0);
-  if (in_flight) {
-    rec.tag = log.commit();
-  } else {
-    log.discard_open();
-    rec.tag = UINT64_MAX;  // carries nothing with an outcome
-  }
-  if (path.recovery.on_packet_sent(s, rec) != RecoveryError::kOk && in_flight) {
-    log.settle(rec.tag, [&](const SentFrame& f) { on_frame_lost(s, f); });
+  const uint64_t tag = in_flight ? log.commit() : UINT64_MAX;  // none: carries no outcome
+  if (!in_flight) log.discard_open();
+  // The record is written in its ring slot (PathRecovery::begin_packet_sent).
+  RecoveryError err = RecoveryError::kOk;
+  if (SentPacket* rec = path.recovery.begin_packet_sent(s, pn, err)) {
+    *rec = SentPacket{};
+    rec->packet_number = pn;
+    rec->time_sent = now;
+    rec->sent_bytes = static_cast<uint32_t>(total);
+    rec->ack_eliciting = eliciting;
+    rec->in_flight = in_flight;
+    rec->carried_acks = static_cast<uint8_t>((ack_largest ? SentPacket::kOwnAck : 0) |
+                                             (n_carried > 0 ? SentPacket::kOtherAcks : 0));
+    rec->ack_largest = ack_largest.value_or(0);
+    rec->tag = tag;
+    path.recovery.end_packet_sent(s);
+  } else if (in_flight) {
+    log.settle(tag, [&](const SentFrame& f) { on_frame_lost(s, f); });
   }
   if (app) {
     ++app_keys_.phase_packets;

@@ -70,16 +70,31 @@ void PathRecovery::reset_congestion_state(TimeNs now) {
 }
 
 RecoveryError PathRecovery::on_packet_sent(PnSpace space, const SentPacket& in) {
-  Space& sp = spaces_[idx(space)];
-  if (sp.discarded) return RecoveryError::kSpaceDiscarded;
-  if (sp.ring.has_sent() && in.packet_number <= sp.ring.largest_sent())
-    return RecoveryError::kPacketNumberNotIncreasing;
-  if (sp.ring.full()) sp.ring.compact();
-  if (sp.ring.full()) {
+  RecoveryError e = RecoveryError::kOk;
+  SentPacket* p = begin_packet_sent(space, in.packet_number, e);
+  if (!p) {
     // Nothing to recover for a packet that is neither in flight nor ack-eliciting.
-    return in.in_flight || in.ack_eliciting ? RecoveryError::kRingFull : RecoveryError::kOk;
+    return e == RecoveryError::kRingFull && !in.in_flight && !in.ack_eliciting ? RecoveryError::kOk
+                                                                                : e;
   }
-  SentPacket p = in;
+  *p = in;
+  end_packet_sent(space);
+  return RecoveryError::kOk;
+}
+
+SentPacket* PathRecovery::begin_packet_sent(PnSpace space, uint64_t packet_number,
+                                            RecoveryError& err) {
+  Space& sp = spaces_[idx(space)];
+  if (sp.discarded) {
+    err = RecoveryError::kSpaceDiscarded;
+    return nullptr;
+  }
+  return sp.ring.reserve(packet_number, err);
+}
+
+void PathRecovery::end_packet_sent(PnSpace space) {
+  Space& sp = spaces_[idx(space)];
+  SentPacket& p = sp.ring.reserved();  // the slot begin_packet_sent() gave
   const TimeNs now = p.time_sent;
   if (p.in_flight) {
     if (cc_ptr_->rate_capped_by_override(now)) sampler_.mark_app_limited(cc_ptr_->bytes_in_flight());
@@ -87,8 +102,7 @@ RecoveryError PathRecovery::on_packet_sent(PnSpace space, const SentPacket& in) 
     const uint64_t before = cc_ptr_->bytes_in_flight();
     sampler_.on_packet_sent(p, before, before + p.sent_bytes);
   }
-  const RecoveryError e = sp.ring.push(p);
-  if (e != RecoveryError::kOk) return e;
+  sp.ring.commit();
   if (p.in_flight) {
     if (p.ack_eliciting) {
       sp.time_of_last_ack_eliciting = now;
@@ -100,7 +114,6 @@ RecoveryError PathRecovery::on_packet_sent(PnSpace space, const SentPacket& in) 
     timer_stale_ = true;
     timer_stale_since_ = now;
   }
-  return RecoveryError::kOk;
 }
 
 void PathRecovery::settle(Space& sp, size_t i, SentState state) {

@@ -73,6 +73,13 @@ class PathRecovery {
   // is full or packet numbers go backwards; a packet that is neither in flight nor ack-eliciting
   // is then simply left untracked, as there is nothing to recover for it.
   RecoveryError on_packet_sent(PnSpace space, const SentPacket& p);
+  // The same in two steps, the record written in place between them: a record just written field
+  // by field and then copied whole is reloaded before its stores are done, which the CPU cannot
+  // forward (a stall per packet, measured). begin_packet_sent() gives the slot for packet_number
+  // (null with the error when on_packet_sent would fail, before anything changed);
+  // end_packet_sent() does the rest of on_packet_sent for what was written there.
+  SentPacket* begin_packet_sent(PnSpace space, uint64_t packet_number, RecoveryError& err);
+  void end_packet_sent(PnSpace space);
 
   // OnAckReceived (A.7). `ranges` as in the ACK frame: largest first, descending, disjoint.
   // `ack_delay` already decoded to ns. `ecn` optional (ACK_ECN). Errors leave state unchanged.

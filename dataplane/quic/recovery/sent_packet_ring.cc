@@ -21,21 +21,37 @@ void SentPacketRing::grow() {
 }
 
 RecoveryError SentPacketRing::push(const SentPacket& p) {
-  if (has_sent_ && p.packet_number <= largest_sent_)
-    return RecoveryError::kPacketNumberNotIncreasing;
+  RecoveryError e = RecoveryError::kOk;
+  SentPacket* slot = reserve(p.packet_number, e);
+  if (!slot) return e;
+  *slot = p;
+  commit();
+  return RecoveryError::kOk;
+}
+
+SentPacket* SentPacketRing::reserve(uint64_t packet_number, RecoveryError& err) {
+  if (has_sent_ && packet_number <= largest_sent_) {
+    err = RecoveryError::kPacketNumberNotIncreasing;
+    return nullptr;
+  }
   if (size_ == capacity_) compact();
   if (size_ == capacity_) {
-    if (capacity_ == max_capacity_) return RecoveryError::kRingFull;
+    if (capacity_ == max_capacity_) {
+      err = RecoveryError::kRingFull;
+      return nullptr;
+    }
     grow();
   }
+  return &reserved();
+}
+
+void SentPacketRing::commit() {
   SentSlot& s = slots_[(head_ + size_) & (capacity_ - 1)];
-  s.pkt = p;
   s.state = SentState::kOutstanding;
   ++size_;
   ++outstanding_;
-  largest_sent_ = p.packet_number;
+  largest_sent_ = s.pkt.packet_number;
   has_sent_ = true;
-  return RecoveryError::kOk;
 }
 
 size_t SentPacketRing::lower_bound(uint64_t pn) const {

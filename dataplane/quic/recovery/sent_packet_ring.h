@@ -39,6 +39,12 @@ class SentPacketRing {
 
   // Appends; fails when full or when the packet number does not exceed the last one.
   RecoveryError push(const SentPacket& p);
+  // push() in two steps, for a record written in place: reserve() checks as push() does and gives
+  // the next slot's packet (null with the error when it would fail), commit() appends it. Nothing
+  // else may touch the ring between the two.
+  SentPacket* reserve(uint64_t packet_number, RecoveryError& err);
+  SentPacket& reserved() { return slots_[(head_ + size_) & (capacity_ - 1)].pkt; }
+  void commit();
 
   // Slot i counted from the oldest (0 <= i < size()).
   SentSlot& at(size_t i) { return slots_[(head_ + i) & (capacity_ - 1)]; }
