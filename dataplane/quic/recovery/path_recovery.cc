@@ -78,7 +78,7 @@ RecoveryError PathRecovery::on_packet_sent(PnSpace space, const SentPacket& in) 
                                                                                 : e;
   }
   *p = in;
-  end_packet_sent(space);
+  end_packet_sent(space, *p);
   return RecoveryError::kOk;
 }
 
@@ -92,9 +92,8 @@ SentPacket* PathRecovery::begin_packet_sent(PnSpace space, uint64_t packet_numbe
   return sp.ring.reserve(packet_number, err);
 }
 
-void PathRecovery::end_packet_sent(PnSpace space) {
+void PathRecovery::end_packet_sent(PnSpace space, SentPacket& p) {
   Space& sp = spaces_[idx(space)];
-  SentPacket& p = sp.ring.reserved();  // the slot begin_packet_sent() gave
   const TimeNs now = p.time_sent;
   if (p.in_flight) {
     if (cc_ptr_->rate_capped_by_override(now)) sampler_.mark_app_limited(cc_ptr_->bytes_in_flight());

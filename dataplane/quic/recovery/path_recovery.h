@@ -77,9 +77,10 @@ class PathRecovery {
   // by field and then copied whole is reloaded before its stores are done, which the CPU cannot
   // forward (a stall per packet, measured). begin_packet_sent() gives the slot for packet_number
   // (null with the error when on_packet_sent would fail, before anything changed);
-  // end_packet_sent() does the rest of on_packet_sent for what was written there.
+  // end_packet_sent() does the rest of on_packet_sent for what was written there (`p`, the slot
+  // begin_packet_sent() gave).
   SentPacket* begin_packet_sent(PnSpace space, uint64_t packet_number, RecoveryError& err);
-  void end_packet_sent(PnSpace space);
+  void end_packet_sent(PnSpace space, SentPacket& p);
 
   // OnAckReceived (A.7). `ranges` as in the ACK frame: largest first, descending, disjoint.
   // `ack_delay` already decoded to ns. `ecn` optional (ACK_ECN). Errors leave state unchanged.
