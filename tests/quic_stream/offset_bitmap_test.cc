@@ -19,6 +19,7 @@ TEST(RingIndex, IsTheRemainder) {
       ASSERT_EQ(ring(off), off % size) << size << " " << off;
     }
   }
+  EXPECT_EQ(RingIndex(0)(12345), 0u);  // a ring never used: as if of size 1
 }
 
 // Checks the word-at-a-time bitmap against a plain bool array over a sliding window, for a ring

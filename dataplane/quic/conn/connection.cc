@@ -2386,13 +2386,13 @@ size_t Connection::seal(PnSpace s, uint8_t* buf, size_t hdr, size_t pnl, size_t 
     const RingData d = std::exchange(ring_data_, RingData{});
     uint8_t* const payload = buf + hdr;
     k = static_cast<size_t>(d.dst - payload);
-    if (d.dst + d.len == payload + payload_len && k <= d.lead && k <= kMaxRingLead) {
-      lead = d.src - k;
+    if (d.dst + d.len == payload + payload_len && k <= d.ring.lead && k <= kMaxRingLead) {
+      lead = d.ring.at - k;
       std::memcpy(kept, lead, k);
       std::memcpy(lead, payload, k);
       from = lead;
     } else {
-      std::memcpy(d.dst, d.src, d.len);
+      std::memcpy(d.dst, d.ring.at, d.len);
     }
   }
   const DirectionCrypto& tx = space(s).tx;
@@ -2736,7 +2736,7 @@ class Connection::Filler final : public PacketFiller {
       const size_t head = write_stream_frame_head(p_, room(), f);
       if (head) {
         n = head + f.data.size;
-        c_.ring_data_ = {p_ + head, ring.at, f.data.size, ring.lead};
+        c_.ring_data_ = {p_ + head, f.data.size, ring};
       }
     } else {
       n = write_frame(p_, room(), f);

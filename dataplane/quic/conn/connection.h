@@ -704,13 +704,12 @@ class Connection {
   DataBurst burst_;
   bool built_data_only_ = false;  // the last build_datagram() saw data_only_ready()
   // The packet being built has a STREAM frame whose data is still in its send ring: dst..dst+len
-  // is kept for it in the packet, src is the data, `lead` ring bytes lie before src. seal() reads
-  // the data from the ring (or copies it when it cannot).
+  // is kept for it in the packet, `ring` is where the data is. seal() reads the data from the ring
+  // (or copies it when it cannot).
   struct RingData {
     uint8_t* dst = nullptr;
-    uint8_t* src = nullptr;
     size_t len = 0;
-    size_t lead = 0;
+    RingLead ring;
   };
   RingData ring_data_;
   bool data_burst_holds() const;

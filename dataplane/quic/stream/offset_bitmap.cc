@@ -8,7 +8,7 @@ namespace camp::quic {
 OffsetBitmap::OffsetBitmap(size_t capacity_bits)
     : words_(capacity_bits ? std::make_unique<uint64_t[]>(capacity_bits / 64) : nullptr),
       cap_(capacity_bits),
-      ring_(capacity_bits ? capacity_bits : 1) {}
+      ring_(capacity_bits) {}
 
 // Calls fn(word, mask) for every word touched by [lo, hi), mask holding the range's bits in it.
 // One ring index for the start; after the first word the walk is word-aligned and wraps by compare.

@@ -9,7 +9,7 @@ namespace camp::quic {
 
 RecvStream::RecvStream(uint64_t window)
     : window_(window), capacity_(static_cast<size_t>((window + 63) / 64 * 64)),
-      ring_(capacity_ ? capacity_ : 1), max_stream_data_(window) {}
+      ring_(capacity_), max_stream_data_(window) {}
 
 TransportError RecvStream::on_stream_frame(uint64_t offset, ByteView data, bool fin,
                                            FcDelta& fc) {

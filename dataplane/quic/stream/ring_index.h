@@ -12,10 +12,9 @@ namespace camp::quic {
 class RingIndex {
  public:
   RingIndex() = default;
+  // A size of 0 (a ring never used) counts as 1.
   explicit RingIndex(uint64_t size)
-      : size_(size), mask_(std::has_single_bit(size) ? size - 1 : 0),
-        pow2_(std::has_single_bit(size)) {}
-  // size must not be 0.
+      : size_(size ? size : 1), mask_(size_ - 1), pow2_(std::has_single_bit(size_)) {}
   size_t operator()(uint64_t offset) const {
     return static_cast<size_t>(pow2_ ? offset & mask_ : offset % size_);
   }

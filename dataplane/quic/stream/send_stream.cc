@@ -7,7 +7,7 @@ namespace camp::quic {
 
 SendStream::SendStream(size_t buffer_size, uint64_t max_stream_data)
     : capacity_((buffer_size + 63) / 64 * 64),
-      ring_(capacity_ ? capacity_ : 1),
+      ring_(capacity_),
       max_stream_data_(max_stream_data) {}
 
 void SendStream::ensure_buffer() {
