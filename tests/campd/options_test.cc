@@ -40,6 +40,23 @@ TEST(CampdOptions, Defaults) {
   EXPECT_EQ(o.worker.get(WorkerKey::scheduler), 0u);  // minrtt
   EXPECT_EQ(o.worker.get(WorkerKey::failover_action), 0u);  // abandon
   EXPECT_EQ(o.max_path_id, 3u);
+  EXPECT_FALSE(o.lb_config_id.has_value());  // no QUIC-LB configuration: CIDs say 0b111
+  EXPECT_EQ(o.lb_server_id, std::vector<uint8_t>{0x00});
+}
+
+TEST(CampdOptions, QuicLbConfigurationFromFlagsAndFile) {
+  Options o;
+  std::string err;
+  ASSERT_EQ(parse({"--lb-config-id", "2", "--lb-server-id", "0A0b0c"}, &o, &err), ParseResult::ok)
+      << err;
+  EXPECT_EQ(o.lb_config_id, 2u);
+  EXPECT_EQ(o.lb_server_id, (std::vector<uint8_t>{0x0a, 0x0b, 0x0c}));
+  const std::string path = write_config("[engine]\nlb_config_id = 6\nlb_server_id = ff\n");
+  Options c;
+  ASSERT_EQ(parse({"-c", path, "--lb-server-id", "1234"}, &c, &err), ParseResult::ok) << err;
+  std::remove(path.c_str());
+  EXPECT_EQ(c.lb_config_id, 6u);
+  EXPECT_EQ(c.lb_server_id, (std::vector<uint8_t>{0x12, 0x34}));  // the flag wins
 }
 
 TEST(CampdOptions, MultipathSettingsByName) {
@@ -108,6 +125,11 @@ TEST(CampdOptions, BadFlagsNameTheKey) {
       {{"--failover-action", "drop"}, "--failover-action must be one of abandon, backup"},
       {{"--max-path-id", "8"}, "--max-path-id: '8' is not a whole number in 0..7 (or off)"},
       {{"--max-path-id", "on"}, "--max-path-id"},
+      {{"--lb-config-id", "7"}, "--lb-config-id: '7' is not a whole number in 0..6"},
+      {{"--lb-server-id", "abc"}, "--lb-server-id: 'abc' is not 1..11 octets in hex"},
+      {{"--lb-server-id", ""}, "--lb-server-id"},
+      {{"--lb-server-id", "0x12"}, "--lb-server-id"},
+      {{"--lb-server-id", "000102030405060708090a0b"}, "--lb-server-id"},
       {{"--bogus"}, "--bogus"},
       {{"stray"}, "stray"},
   };
@@ -193,6 +215,8 @@ TEST(CampdOptions, BadConfigNamesSectionAndKey) {
       {"[empty_unknown]\n", "unknown section [empty_unknown]"},
       {"[engine]\ntelemetry = maybe\n", "[engine] telemetry"},
       {"[engine]\nmax_path_id = many\n", "[engine] max_path_id"},
+      {"[engine]\nlb_config_id = 9\n", "[engine] lb_config_id"},
+      {"[engine]\nlb_server_id = zz\n", "[engine] lb_server_id"},
       {"[workers]\nscheduler = best\n", "[workers] scheduler must be one of minrtt, rr"},
   };
   for (const auto& [text, want] : cases) {

@@ -38,7 +38,7 @@ using test::kPort;
 quic::CidConfig cid_config() {
   quic::CidConfig c;
   c.server_id[0] = 0x5a;
-  c.nonce_len = 8;
+  c.nonce_len = 7;
   c.worker_count = 2;
   return c;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace camp::quic {
@@ -45,28 +46,27 @@ CidConfig make_config(uint8_t sid_len, uint8_t nonce_len, uint8_t worker_len, ui
 
 TEST(CidCodec, DraftPlaintextVector) {
   // draft-ietf-quic-load-balancers "Unencrypted CIDs", first row: cr_bits 0, sid c4605e, nonce
-  // 4504cc4f, cid 07c4605e4504cc4f (length self-described). Our worker field is the nonce's first
-  // octet, 0x45.
+  // 4504cc4f, cid 07c4605e4504cc4f (length self-described). Our worker number ends the Server ID:
+  // server octets c460, worker 0x5e.
   CidConfig c;
   c.config_id = 0;
-  c.server_id_len = 3;
+  c.server_id_len = 2;
   c.server_id[0] = 0xc4;
   c.server_id[1] = 0x60;
-  c.server_id[2] = 0x5e;
-  c.nonce_len = 4;
   c.worker_len = 1;
+  c.nonce_len = 4;
   c.worker_count = 256;
   CidCodec codec(c);
   ASSERT_TRUE(codec.valid());
   const auto want = hex("07c4605e4504cc4f");
-  FixedRandom rnd({0x00, 0x04, 0xcc, 0x4f});  // first-octet draw (unused: length encoded), tail
+  FixedRandom rnd({0x00, 0x45, 0x04, 0xcc, 0x4f});  // first-octet draw (unused: length encoded), nonce
   ConnectionId cid;
-  ASSERT_TRUE(codec.generate(0x45, rnd, cid));
+  ASSERT_TRUE(codec.generate(0x5e, rnd, cid));
   EXPECT_EQ(cid.view(), ByteView(want.data(), want.size()));
   const DecodedCid d = codec.route(ByteView(want.data(), want.size()));
   EXPECT_EQ(d.status, CidStatus::kOk);
   EXPECT_EQ(d.config_id, 0);
-  EXPECT_EQ(d.worker, 0x45);
+  EXPECT_EQ(d.worker, 0x5e);
   EXPECT_EQ(d.server_id, ByteView(want.data() + 1, 3));
   // The draft's second plaintext row (sid 350d28b420, nonce "3487d970b", cid
   // 20a350d28b4203487d970b) is malformed in this copy: the nonce has an odd number of hex digits
@@ -74,8 +74,8 @@ TEST(CidCodec, DraftPlaintextVector) {
   // self-inconsistent rather than pretend it decodes.
   CidConfig c2;
   c2.config_id = 1;
-  c2.server_id_len = 5;
-  const auto sid2 = hex("350d28b420");
+  c2.server_id_len = 4;
+  const auto sid2 = hex("350d28b4");
   std::copy(sid2.begin(), sid2.end(), c2.server_id.begin());
   c2.nonce_len = 5;
   c2.worker_count = 256;
@@ -89,32 +89,86 @@ TEST(CidCodec, RoundTripAllLengths) {
   SeededRandom rnd(42);
   int configs = 0;
   for (uint8_t sid = 1; sid <= kMaxServerIdLength; ++sid) {
-    for (uint8_t nonce = 4; sid + nonce <= 19; ++nonce) {
-      for (uint8_t wl = 1; wl <= 2; ++wl) {
+    for (uint8_t wl = 1; wl <= 2; ++wl) {
+      if (sid + wl > kMaxServerIdLength) {
+        EXPECT_EQ(CidCodec(make_config(sid, 4, wl, 4)).error(), CidConfigError::kBadServerIdLength);
+        continue;
+      }
+      for (uint8_t nonce = 4; sid + wl + nonce <= 19; ++nonce) {
         const uint32_t workers = wl == 1 ? 256 : 65536;
         CidConfig c = make_config(sid, nonce, wl, workers);
         CidCodec codec(c);
-        if (nonce - wl < 3) {
-          EXPECT_EQ(codec.error(), CidConfigError::kBadWorkerLength);
-          continue;
-        }
         ASSERT_TRUE(codec.valid()) << int(sid) << " " << int(nonce);
         ++configs;
         for (uint32_t w : {0u, 1u, 7u, workers / 2 + 3, workers - 1}) {
           ConnectionId cid;
           ASSERT_TRUE(codec.generate(static_cast<uint16_t>(w), rnd, cid));
-          ASSERT_EQ(cid.length, 1 + sid + nonce);
+          ASSERT_EQ(cid.length, 1 + sid + wl + nonce);
           EXPECT_EQ(cid.bytes[0] >> 5, 2);
-          EXPECT_EQ(cid.bytes[0] & 0x1f, sid + nonce);
+          EXPECT_EQ(cid.bytes[0] & 0x1f, sid + wl + nonce);
           const DecodedCid d = codec.route(cid.view());
           ASSERT_EQ(d.status, CidStatus::kOk);
           EXPECT_EQ(d.worker, w);
-          EXPECT_EQ(d.server_id, ByteView(c.server_id.data(), sid));
+          // The Server ID on the wire: the server's octets, then the worker number big-endian.
+          ASSERT_EQ(d.server_id.size, size_t{sid} + wl);
+          EXPECT_EQ(ByteView(d.server_id.data, sid), ByteView(c.server_id.data(), sid));
+          EXPECT_EQ(d.server_id[sid + wl - 1], static_cast<uint8_t>(w));
+          if (wl == 2) {
+            EXPECT_EQ(d.server_id[sid], static_cast<uint8_t>(w >> 8));
+          }
         }
       }
     }
   }
   EXPECT_GT(configs, 100);
+}
+
+TEST(CidCodec, NonceHasNoFixedOctet) {
+  // "Server Actions": without a key the Nonce must have no observable relationship to earlier
+  // CIDs. Every nonce octet of one worker's CIDs varies (the worker lives in the Server ID).
+  for (uint8_t wl = 1; wl <= 2; ++wl) {
+    const CidConfig c = make_config(2, 4, wl, wl == 1 ? 256 : 300);
+    CidCodec codec(c);
+    ASSERT_TRUE(codec.valid());
+    SeededRandom rnd(17);
+    const size_t at = 1 + c.wire_server_id_len();
+    std::vector<std::vector<bool>> seen(c.nonce_len, std::vector<bool>(256));
+    for (int i = 0; i < 64; ++i) {
+      ConnectionId cid;
+      ASSERT_TRUE(codec.generate(wl == 1 ? 5 : 260, rnd, cid));
+      for (size_t k = 0; k < c.nonce_len; ++k) seen[k][cid.bytes[at + k]] = true;
+    }
+    for (size_t k = 0; k < c.nonce_len; ++k) {
+      EXPECT_GT(std::count(seen[k].begin(), seen[k].end(), true), 16) << "nonce octet " << k;
+    }
+  }
+}
+
+TEST(CidCodec, WithoutConfigurationCidsAreUnroutableYetSteerable) {
+  // "Configuration Failover": no QUIC-LB configuration (the default) means config rotation
+  // 0b111 and a self-described length. A load balancer routes none of them (decode); our own
+  // steering still finds the worker (route).
+  CidConfig c;
+  c.server_id_len = 1;
+  c.nonce_len = 7;
+  c.worker_count = 4;
+  ASSERT_EQ(c.config_id, kUnroutableConfigId);
+  CidCodec codec(c);
+  ASSERT_TRUE(codec.valid());
+  SeededRandom rnd(23);
+  ConnectionId cid;
+  ASSERT_TRUE(codec.generate(3, rnd, cid));
+  ASSERT_EQ(cid.length, 10);
+  EXPECT_EQ(cid.bytes[0], 0xe0 | 9);
+  EXPECT_EQ(codec.decode(cid.view()).status, CidStatus::kUnroutable);
+  const DecodedCid d = codec.route(cid.view());
+  EXPECT_EQ(d.status, CidStatus::kOk);
+  EXPECT_EQ(d.worker, 3);
+  ConnectionId other = cid;
+  other.bytes[0] = 0x20 | 9;  // another server's configuration
+  EXPECT_EQ(codec.route(other.view()).status, CidStatus::kOtherConfig);
+  c.encode_length = false;  // 0b111 CIDs must self-describe their length
+  EXPECT_EQ(CidCodec(c).error(), CidConfigError::kBadConfigId);
 }
 
 TEST(CidCodec, NonceIsRandomAndLengthBitsRandomWhenNotEncoded) {
@@ -145,8 +199,9 @@ TEST(CidCodec, SeededIsDeterministic) {
 
 TEST(CidCodec, RejectsBadConfigs) {
   CidConfig c = make_config(3, 6, 1, 4);
-  c.config_id = 7;
+  c.config_id = 8;
   EXPECT_EQ(CidCodec(c).error(), CidConfigError::kBadConfigId);
+  EXPECT_EQ(CidCodec(make_config(14, 4, 2, 4)).error(), CidConfigError::kBadServerIdLength);
   EXPECT_EQ(CidCodec(make_config(0, 6, 1, 4)).error(), CidConfigError::kBadServerIdLength);
   EXPECT_EQ(CidCodec(make_config(3, 3, 1, 4)).error(), CidConfigError::kBadNonceLength);
   EXPECT_EQ(CidCodec(make_config(10, 10, 1, 4)).error(), CidConfigError::kBadNonceLength);

@@ -110,11 +110,21 @@ TEST(CidManager, RetireConnectionIdFromPeer) {
   f.has_path_id = true;
   f.path_id = 1;
   EXPECT_EQ(m.on_retire_connection_id(f, 0).error, TransportError::PROTOCOL_VIOLATION);
-  // Allowed but unknown (abandoned) path: ignored.
+  // Allowed, but no CID of ours was ever issued for path 1: every sequence number is one never
+  // sent (RFC 9000 19.16, per path in multipath-21 4.5).
   m.set_local_max_path_id(3);
+  EXPECT_EQ(m.on_retire_connection_id(f, 0).error, TransportError::PROTOCOL_VIOLATION);
+  // Issued, then the path abandoned and its CIDs forgotten: a late frame is ignored.
+  m.set_peer_max_path_id(1);
+  ASSERT_EQ(m.add_local_cid(1, cid_of(7), {}), 0u);
+  m.abandon_path(1, [](const LocalCid&) {});
+  f.sequence_number = 0;
   r = m.on_retire_connection_id(f, 0);
   EXPECT_EQ(r.error, TransportError::NO_ERROR);
   EXPECT_FALSE(r.retired);
+  // Path 2 is above every path ID issued for: never issued, still a violation.
+  f.path_id = 2;
+  EXPECT_EQ(m.on_retire_connection_id(f, 0).error, TransportError::PROTOCOL_VIOLATION);
 }
 
 TEST(CidManager, PeerCidsBoundedByOurLimit) {
@@ -562,7 +572,9 @@ TEST(CidManager, ResetTokenGenerationMovesWithEveryChange) {
   m.retire_peer_path(1);
   const std::vector<StatelessResetToken> after = reset_tokens_of(m);
   for (const StatelessResetToken& t : after) EXPECT_TRUE(m.is_stateless_reset(t.data()));
-  if (after != before) EXPECT_NE(m.peer_reset_tokens_gen(), gen);
+  if (after != before) {
+    EXPECT_NE(m.peer_reset_tokens_gen(), gen);
+  }
 }
 
 }  // namespace

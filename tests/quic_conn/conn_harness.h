@@ -173,6 +173,7 @@ class ProxyEndpoint final : public Endpoint {
     for (size_t i = 0; i < n && k < 64; ++i) {
       RxDatagram d = rx[i];
       if (rx_hook && !rx_hook(const_cast<uint8_t*>(d.data), d.len)) continue;
+      if (drop_from && drop_from(d)) continue;
       if (tuple_hook) tuple_hook(d.tuple);
       kept[k++] = d;
     }
@@ -187,6 +188,7 @@ class ProxyEndpoint final : public Endpoint {
   Endpoint* inner = nullptr;
   std::function<bool(uint8_t* data, uint16_t& len)> rx_hook;
   std::function<void(Tuple& tuple)> tuple_hook;  // e.g. a NAT rewriting the source
+  std::function<bool(const RxDatagram& d)> drop_from;  // true: dropped (it sees the 4-tuple)
   uint64_t poll_ns = 0;
 };
 

@@ -46,6 +46,57 @@ TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
   EXPECT_FALSE(s->closed());
 }
 
+// The new path is far slower than the old one (Wi-Fi at 20 ms RTT to a congested cellular link at
+// 600 ms): the challenges the client repeats meanwhile (8.2.1) back off like Initial probes, and
+// the PATH_RESPONSE to an earlier one still completes validation (8.2.3).
+TEST(QuicConnMigration, NewPathMuchSlowerThanTheOldStillValidates) {
+  Harness h(3 << 20);
+  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
+  ASSERT_TRUE(add_client_address(h, cli2, 300 * kMillisecond, 50'000'000, 2000).valid());
+  h.client_proxy.poll_ns = 5 * kMillisecond;
+  Connection* c = h.connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
+  const TimeNs moved = h.sim.now();
+  ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), moved));
+  ASSERT_TRUE(h.sim.run_until([&] { return !c->path_validation_pending(); }, 10 * kSecond));
+  // The first challenge's answer, one 600 ms round trip later, is the one that validates.
+  EXPECT_LT(h.sim.now() - moved, 800 * kMillisecond);
+  EXPECT_EQ(c->stats().path_validations, 1u);
+  EXPECT_EQ(c->stats().path_validation_failures, 0u);
+  EXPECT_EQ(c->tuple().local_port, cli2.port);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 60 * kSecond));
+  EXPECT_EQ(h.client_app.received, uint64_t{3} << 20);
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  EXPECT_FALSE(c->closed());
+}
+
+// RFC 9000 9: a client discards packets from a server address it does not know. For 50 ms every
+// datagram reaching the client seems to come from another server port; the client takes none of
+// them (no PATH_RESPONSE, no migration), and the transfer completes once they stop.
+TEST(QuicConnMigration, ClientDiscardsPacketsFromUnknownServerAddresses) {
+  Harness h(2 << 20);
+  bool spoof = false;
+  h.client_proxy.tuple_hook = [&](Tuple& t) {
+    if (spoof) t.remote_port = static_cast<uint16_t>(t.remote_port + 1);
+  };
+  h.client_proxy.poll_ns = 5 * kMillisecond;
+  Connection* c = h.connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
+  const uint64_t received = h.client_app.received;
+  spoof = true;
+  h.sim.run_for(50 * kMillisecond);
+  spoof = false;
+  EXPECT_GT(c->stats().drop_unknown_server_address, 0u);
+  EXPECT_EQ(h.client_app.received, received) << "data taken from an unknown server address";
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 20 * kSecond));
+  EXPECT_EQ(h.client_app.received, uint64_t{2} << 20);
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  EXPECT_EQ(c->stats().path_challenges_answered, 0u);
+  EXPECT_EQ(c->stats().migrations, 0u);
+}
+
 // A NAT rebinds the client's port: the server sees its packets from a new port with the same
 // connection ID, follows it after validating, and keeps its congestion state (9.4).
 TEST(QuicConnMigration, ServerFollowsNatRebinding) {

@@ -163,6 +163,11 @@ const std::vector<Case>& cases() {
        [] { return Frames().add(path_retire_cid(1)); }, std::nullopt, Path1::kDropped},
       // Next Sequence Number 1: the server issued at least sequence 0 of path 1 (the client
       // opened path 1 with it), so this is no violation even by the issued-sequence rule.
+      // 3.4: a PATH_ABANDON of the only open path: the server closes with NO_VIABLE_PATH and
+      // its CONNECTION_CLOSE reaches the client (on that path, which it does not abandon).
+      {"path_abandon_of_the_only_open_path", Offer::kBoth, Via::kNewPacket,
+       [] { return Frames().add(PathAbandonFrame{0, 0}); },
+       static_cast<uint64_t>(TransportError::NO_VIABLE_PATH)},
       {"path_cids_blocked_of_abandoned_path", Offer::kBoth, Via::kPiggyback,
        [] { return Frames().add(PathCidsBlockedFrame{1, 1}); }, std::nullopt, Path1::kAbandoned},
       // Once the path's CID state is gone the issued-sequence check has nothing to compare

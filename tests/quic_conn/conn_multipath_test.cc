@@ -57,6 +57,89 @@ TEST(QuicConnMultipath, OnePathOutageWithNothingToFailOverTo) {
   EXPECT_EQ(h.server_conn()->stats().failovers, 0u);
 }
 
+// 3.2.1: CIDs go out for the unused path IDs up to the smaller of both limits. With the server's
+// own limit at 1 and the client's at 3, path IDs 2 and 3 get none: the client could not use them,
+// and frames about them would be violations at the server. Counted in the server endpoint's CID
+// table, against a server whose limit is 3 too.
+TEST(QuicConnMultipath, CidsOnlyForPathIdsBothLimitsAllow) {
+  auto server_cids = [](uint64_t server_limit) {
+    Harness h(200000, mp_options(server_limit));
+    Connection* c = h.connect(mp_client(3));
+    EXPECT_NE(c, nullptr);
+    EXPECT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 5 * kSecond));
+    EXPECT_TRUE(c && c->multipath());
+    return h.server->cids_registered();
+  };
+  const size_t up_to_1 = server_cids(1), up_to_3 = server_cids(3);
+  EXPECT_GT(up_to_1, 0u);
+  EXPECT_EQ(up_to_3, up_to_1 + 2) << "one CID each for path IDs 2 and 3, and only with limit 3";
+}
+
+// 3.1: the server opens a path whose first packet arrives before any CID of the client's for
+// that path ID. Every 1-RTT datagram from the client's first address is lost for its first
+// 60 ms, so the PATH_NEW_CONNECTION_ID frames come again only later, while the client opens
+// path 1 as soon as the handshake is confirmed. The server has no CID to answer on at first; the
+// one that arrives later must be taken into use, or the path never validates.
+TEST(QuicConnMultipath, PathOpenedBeforeItsCidArrivesTakesItLater) {
+  const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
+  TwoPaths t(1 << 20, l, l);
+  TimeNs first_short = kNever;
+  uint64_t dropped = 0;
+  t.h.server_proxy.drop_from = [&](const RxDatagram& d) {
+    if (d.len == 0 || (d.data[0] & 0x80) || d.tuple.remote_port != t.h.cli_addr.port ||
+        !(d.tuple.remote == t.h.cli_addr.ip)) {
+      return false;
+    }
+    if (first_short == kNever) first_short = t.h.sim.now();
+    const bool drop = t.h.sim.now() < first_short + 60 * kMillisecond;
+    dropped += drop;
+    return drop;
+  };
+  // A 1-RTT packet coalesced behind the client's Handshake packets is cut off too.
+  t.h.server_proxy.rx_hook = [&](uint8_t* d, uint16_t& len) {
+    auto varint = [&](size_t& o, uint64_t& v) {
+      if (o >= len) return false;
+      const size_t n = size_t{1} << (d[o] >> 6);
+      if (o + n > len) return false;
+      v = d[o] & 0x3f;
+      for (size_t k = 1; k < n; ++k) v = v << 8 | d[o + k];
+      o += n;
+      return true;
+    };
+    size_t o = 0;
+    while (o < len && (d[o] & 0x80)) {
+      size_t q = o + 5;
+      if (q >= len) return true;
+      q += 1 + d[q];  // DCID
+      if (q >= len) return true;
+      q += 1 + d[q];  // SCID
+      uint64_t v = 0;
+      if ((d[o] & 0x30) == 0 && (!varint(q, v) || (q += v) > len)) return true;  // Initial token
+      if (!varint(q, v)) return true;
+      o = q + v;
+    }
+    if (o > 0 && o < len) {
+      len = static_cast<uint16_t>(o);
+      ++dropped;
+    }
+    return true;
+  };
+  Connection* c = t.h.connect(mp_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.run_until_validated(c, 3 * kSecond)) << "path 1 never validated";
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(t.result, Connection::OpenPathResult::kOk);
+  ASSERT_TRUE(t.h.sim.run_until([&] {
+    const Connection* s = t.h.server_conn();
+    if (!s) return false;
+    const auto v = paths_of(*s);
+    const auto* p = info(v, t.path_id);
+    return p && p->validated;
+  }, 3 * kSecond)) << "the server never validated path 1";
+  ASSERT_TRUE(t.h.sim.run_until([&] { return t.h.client_app.fin; }, 10 * kSecond));
+  EXPECT_EQ(t.h.client_app.corrupt, 0u);
+}
+
 TEST(QuicConnMultipath, NotNegotiatedWhenOneSideIsSilent) {
   Harness h(200000);  // the server sends no initial_max_path_id
   Connection* c = h.connect(mp_client());

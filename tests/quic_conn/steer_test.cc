@@ -23,6 +23,7 @@ QuicEndpointConfig config(uint16_t worker, uint64_t seed) {
   QuicEndpointConfig c;
   c.role = Role::kServer;
   c.max_connections = 4;
+  c.cid.config_id = 0;  // a QUIC-LB configuration (the unconfigured default has its own test)
   c.cid.server_id[0] = 0x37;
   c.cid.worker_count = kWorkers;
   c.worker = worker;
@@ -79,13 +80,16 @@ class SteerTest : public ::testing::Test {
   }
   // steer() on exactly the bytes of p: a copy in a buffer of that size (nullptr when empty).
   int32_t steer(uint16_t worker, const std::vector<uint8_t>& p) const {
+    return steer_on(*ep_[worker], p);
+  }
+  static int32_t steer_on(const QuicEndpoint& ep, const std::vector<uint8_t>& p) {
     std::unique_ptr<uint8_t[]> buf(p.empty() ? nullptr : new uint8_t[p.size()]);
     if (!p.empty()) std::memcpy(buf.get(), p.data(), p.size());
     RxDatagram d;
     d.data = buf.get();
     d.len = static_cast<uint16_t>(p.size());
     d.room = d.len;
-    const int32_t r = ep_[worker]->steer(d);
+    const int32_t r = ep.steer(d);
     if (!p.empty()) {
       EXPECT_EQ(std::memcmp(buf.get(), p.data(), p.size()), 0) << "steer wrote";
     }
@@ -129,6 +133,36 @@ TEST_F(SteerTest, ForeignUnroutableAndBadWorkerStayHere) {
   EXPECT_EQ(steer(0, long_header(0xe0, ByteView(good.bytes.data(), 9))), -1);
   std::vector<uint8_t> longer(good.bytes.begin(), good.bytes.begin() + 11);
   EXPECT_EQ(steer(0, long_header(0xe0, ByteView(longer.data(), longer.size()))), -1);
+}
+
+TEST_F(SteerTest, WithoutQuicLbConfigurationCidsSay0b111AndStillSteer) {
+  // draft-ietf-quic-load-balancers "Configuration Failover": no configuration (the default), so
+  // config rotation 0b111 with the length self-described; the owner is still found from the CID.
+  std::vector<std::unique_ptr<QuicEndpoint>> eps;
+  for (uint16_t w = 0; w < kWorkers; ++w) {
+    QuicEndpointConfig c = config(w, 300 + w);
+    c.cid = QuicEndpointConfig{}.cid;
+    c.cid.worker_count = kWorkers;
+    eps.push_back(std::make_unique<QuicEndpoint>(c, *tls_, nullptr));
+    ASSERT_TRUE(eps.back()->ok()) << eps.back()->error();
+  }
+  QuicEndpointConfig c = config(0, 1);
+  c.cid = QuicEndpointConfig{}.cid;
+  c.cid.worker_count = kWorkers;
+  CidCodec codec(c.cid);
+  for (uint16_t owner = 0; owner < kWorkers; ++owner) {
+    ConnectionId cid;
+    ASSERT_TRUE(codec.generate(owner, rnd_, cid));
+    EXPECT_EQ(cid.bytes[0], 0xe0 | (cid.length - 1));
+    const auto p = short_header(cid.view());
+    for (uint16_t at = 0; at < kWorkers; ++at) {
+      EXPECT_EQ(steer_on(*eps[at], p), owner == at ? -1 : owner) << owner << " at " << at;
+    }
+    // The same octets under a configuration's rotation bits are another server's.
+    ConnectionId other = cid;
+    other.bytes[0] = static_cast<uint8_t>(cid.length - 1);
+    EXPECT_EQ(steer_on(*eps[(owner + 1) % kWorkers], short_header(other.view())), -1);
+  }
 }
 
 TEST_F(SteerTest, ClientChosenInitialDcidsStayOrRouteAsAPureFunction) {

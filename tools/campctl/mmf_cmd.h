@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/codec/hex.h"
 #include "dataplane/mmf/report.h"
 #include "control/json.h"
 
@@ -36,10 +37,9 @@ json::Value report_to_json(const Report& r);
 // Checks names, types and ranges; on failure *error names the field, e.g. "entries[2].status: ...".
 bool report_from_json(const json::Value& v, OwnedReport* out, std::string* error);
 
-// Hex text to bytes; whitespace anywhere is ignored. False (with *error) on any other character or
-// an odd number of digits.
-bool parse_hex(std::string_view text, std::vector<uint8_t>* out, std::string* error);
-std::string to_hex(const uint8_t* p, size_t n);
+// Hex text and bytes (dataplane/codec/hex.h).
+using camp::parse_hex;
+using camp::to_hex;
 
 }  // namespace mmf
 }  // namespace camp

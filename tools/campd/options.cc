@@ -9,6 +9,8 @@
 #include <cstring>
 #include <memory>
 
+#include "dataplane/codec/hex.h"
+
 namespace camp::campd {
 
 namespace {
@@ -69,6 +71,29 @@ bool set_max_path_id(const std::string& key, const std::string& v, std::optional
     return false;
   }
   *out = n;
+  return true;
+}
+
+// QUIC-LB config rotation bits: 0..6 (7 is the "no configuration" codepoint, the default).
+bool set_lb_config_id(const std::string& key, const std::string& v, std::optional<uint8_t>* out,
+                      std::string* err) {
+  uint32_t n = 0;
+  if (!set_u32(key, v, 0, 6, &n, err)) return false;
+  *out = static_cast<uint8_t>(n);
+  return true;
+}
+
+// A QUIC-LB server ID in hex, 1..kMaxLbServerIdLength octets.
+bool set_lb_server_id(const std::string& key, const std::string& v, std::vector<uint8_t>* out,
+                      std::string* err) {
+  std::vector<uint8_t> id;
+  std::string why;
+  if (!parse_hex(v, &id, &why) || id.empty() || id.size() > kMaxLbServerIdLength) {
+    *err = key + ": '" + v + "' is not 1.." + std::to_string(kMaxLbServerIdLength) +
+           " octets in hex";
+    return false;
+  }
+  *out = std::move(id);
   return true;
 }
 
@@ -195,6 +220,8 @@ bool load_config(const std::string& path, Options* o, std::string* err) {
         else if (key == "duration") good = set_duration(where, val, &o->duration_s, &why);
         else if (key == "mbufs") good = set_u32(where, val, 1024, 1u << 24, &o->mbufs, &why);
         else if (key == "max_path_id") good = set_max_path_id(where, val, &o->max_path_id, &why);
+        else if (key == "lb_config_id") good = set_lb_config_id(where, val, &o->lb_config_id, &why);
+        else if (key == "lb_server_id") good = set_lb_server_id(where, val, &o->lb_server_id, &why);
         else known = false;
       } else if (sec == "workers") {
         known = worker_key_by_name(key).has_value();
@@ -259,7 +286,7 @@ campd options:
       --listen ADDR:PORT   socket driver: a socket to open (repeatable, [::1]:4433 for IPv6);
                            dpdk driver: ADDR is added to port 0 and PORT is the UDP port
   -c, --config FILE        INI file: [engine] driver, listen, udp_port, ctl_socket, telemetry,
-                           duration, mbufs, max_path_id;
+                           duration, mbufs, max_path_id, lb_config_id, lb_server_id;
                            [workers] idle_polls, idle_sleep_us, telemetry_ms, rx_burst,
                            scheduler, failover_action;
                            [port.N] addresses, rxd, txd. Flags override the file.
@@ -285,6 +312,11 @@ campd options:
       --max-path-id N|off  multipath QUIC (draft-ietf-quic-multipath-21): offer path IDs
                            0..N (N <= 7) to clients that offer it too; off: single path only
                            (default 3)
+      --lb-config-id N     QUIC-LB (draft-ietf-quic-load-balancers): the config rotation
+                           bits 0..6 of connection IDs (default: none, the IDs then start
+                           with 0b111, which load balancers route by 4-tuple)
+      --lb-server-id HEX   this server's QUIC-LB server ID, 1..11 octets (default 00); each
+                           worker appends its number, so the ID on the wire is one octet longer
 )";
   for (const auto& k : kWorkerKeys) {
     std::string flag = "      --" + std::string(k.name) + (k.names.empty() ? " N" : " NAME");
@@ -301,7 +333,7 @@ campd options:
 
 ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
   enum { kNoTelemetry = 256, kJson, kMbufs, kRxd, kTxd, kNullTemplate, kDriver, kListen,
-         kWww, kCert, kKey, kRetry, kQlog, kMaxPathIdFlag, kWorkerBase };
+         kWww, kCert, kKey, kRetry, kQlog, kMaxPathIdFlag, kLbConfigId, kLbServerId, kWorkerBase };
   std::vector<option> longopts = {
       {"config", required_argument, nullptr, 'c'},
       {"addr", required_argument, nullptr, 'a'},
@@ -323,6 +355,8 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
       {"retry", no_argument, nullptr, kRetry},
       {"qlog", required_argument, nullptr, kQlog},
       {"max-path-id", required_argument, nullptr, kMaxPathIdFlag},
+      {"lb-config-id", required_argument, nullptr, kLbConfigId},
+      {"lb-server-id", required_argument, nullptr, kLbServerId},
       {"help", no_argument, nullptr, 'h'},
   };
   std::vector<std::string> worker_flag_names;
@@ -377,6 +411,8 @@ ParseResult parse_options(int argc, char** argv, Options* o, std::string* err) {
       case kRetry: o->retry = true; break;
       case kQlog: o->qlog_dir = v; break;
       case kMaxPathIdFlag: good = set_max_path_id("--max-path-id", v, &o->max_path_id, &why); break;
+      case kLbConfigId: good = set_lb_config_id("--lb-config-id", v, &o->lb_config_id, &why); break;
+      case kLbServerId: good = set_lb_server_id("--lb-server-id", v, &o->lb_server_id, &why); break;
       case kNullTemplate:
         good = v == "udp";
         if (good) o->null_template = v;

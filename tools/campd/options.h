@@ -46,12 +46,20 @@ struct Options {
   // Multipath QUIC: the initial_max_path_id campd offers (path IDs 0..N at once); nullopt
   // ("off"): not offered, connections stay single-path.
   std::optional<uint32_t> max_path_id = 3;
+  // QUIC-LB (draft-ietf-quic-load-balancers): the config rotation bits (0..6) and this server's
+  // octets of the Server ID (each worker appends its number). No config ID: the CIDs say 0b111,
+  // "no configuration", and campd still steers them to their workers itself.
+  std::optional<uint8_t> lb_config_id;
+  std::vector<uint8_t> lb_server_id{0x00};
 };
 
 // Where `tools/camp build` puts the development certificate campd uses when --cert is not given.
 inline constexpr const char* kDevCertDir = "/var/lib/camp/dev-cert";
 // The largest max_path_id: campd's connection-ID table holds CIDs for 8 path IDs per connection.
 inline constexpr uint32_t kMaxOfferedPathId = 7;
+// The longest QUIC-LB server ID campd takes: with the worker octet and 7 random nonce octets the
+// CID stays within QUIC v1's 20 octets.
+inline constexpr size_t kMaxLbServerIdLength = 11;
 
 enum class ParseResult { ok, help, error };
 

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -99,6 +100,10 @@ Endpoint* QuicService::make_worker_endpoint(uint16_t w, uint16_t workers, std::s
   cfg.conn.failover_action =
       static_cast<quic::FailoverAction>(m.opt.worker.get(WorkerKey::failover_action));
   cfg.cid.worker_count = workers;
+  // QUIC-LB: without a configuration the default (0b111) stands.
+  if (m.opt.lb_config_id) cfg.cid.config_id = *m.opt.lb_config_id;
+  std::copy(m.opt.lb_server_id.begin(), m.opt.lb_server_id.end(), cfg.cid.server_id.begin());
+  cfg.cid.server_id_len = static_cast<uint8_t>(m.opt.lb_server_id.size());
   cfg.worker = w;
   cfg.retry = m.opt.retry;
   cfg.reset_key = m.reset_key;

@@ -7,11 +7,12 @@ namespace camp::quic {
 const char* to_string(CidConfigError e) {
   switch (e) {
     case CidConfigError::kOk: return "ok";
-    case CidConfigError::kBadConfigId: return "config ID must be 0..6";
-    case CidConfigError::kBadServerIdLength: return "server ID length must be 1..15";
+    case CidConfigError::kBadConfigId:
+      return "config ID must be 0..6, or 7 (no configuration) with the length self-described";
+    case CidConfigError::kBadServerIdLength:
+      return "server ID must be 1 or more octets, 15 at most with the worker field";
     case CidConfigError::kBadNonceLength: return "nonce length must be >= 4, server ID + nonce <= 19";
-    case CidConfigError::kBadWorkerLength:
-      return "worker field must be 1 or 2 octets leaving >= 3 random nonce octets";
+    case CidConfigError::kBadWorkerLength: return "worker field must be 1 or 2 octets";
     case CidConfigError::kBadWorkerCount: return "worker count must be 1..2^(8*worker_len)";
   }
   return "unknown";
@@ -32,15 +33,15 @@ const char* to_string(CidStatus s) {
 
 namespace {
 CidConfigError validate(const CidConfig& c) {
-  if (c.config_id >= kUnroutableConfigId) return CidConfigError::kBadConfigId;
-  if (c.server_id_len == 0 || c.server_id_len > kMaxServerIdLength) {
+  if (c.config_id > kUnroutableConfigId || (c.config_id == kUnroutableConfigId && !c.encode_length)) {
+    return CidConfigError::kBadConfigId;
+  }
+  if (c.worker_len < 1 || c.worker_len > 2) return CidConfigError::kBadWorkerLength;
+  if (c.server_id_len == 0 || c.wire_server_id_len() > kMaxServerIdLength) {
     return CidConfigError::kBadServerIdLength;
   }
-  if (c.nonce_len < kMinNonceLength || c.server_id_len + c.nonce_len > kMaxCidLength - 1) {
+  if (c.nonce_len < kMinNonceLength || c.wire_server_id_len() + c.nonce_len > kMaxCidLength - 1) {
     return CidConfigError::kBadNonceLength;
-  }
-  if (c.worker_len < 1 || c.worker_len > 2 || size_t(c.nonce_len - c.worker_len) < kMinRandomNonceOctets) {
-    return CidConfigError::kBadWorkerLength;
   }
   if (c.worker_count == 0 || c.worker_count > (1u << (8 * c.worker_len))) {
     return CidConfigError::kBadWorkerCount;
@@ -55,12 +56,11 @@ CidCodec::CidCodec(const CidConfig& config)
 bool CidCodec::generate(uint16_t worker, RandomSource& random, ConnectionId& out) const {
   if (!valid() || worker >= config_.worker_count) return false;
   uint8_t* p = out.bytes.data();
-  // One draw for the first octet's low bits (used when not self-describing) and the nonce tail.
-  const size_t random_len = config_.nonce_len - config_.worker_len;
-  const size_t tail = 1u + config_.server_id_len + config_.worker_len;
-  if (!random.fill(p + tail - 1, random_len + 1)) return false;
+  // One draw for the first octet's low bits (used when not self-describing) and the nonce.
+  const size_t nonce_at = 1u + config_.wire_server_id_len();
+  if (!random.fill(p + nonce_at - 1, config_.nonce_len + 1u)) return false;
   const uint8_t low = config_.encode_length ? static_cast<uint8_t>(length_ - 1)
-                                            : static_cast<uint8_t>(p[tail - 1] & 0x1f);
+                                            : static_cast<uint8_t>(p[nonce_at - 1] & 0x1f);
   p[0] = static_cast<uint8_t>(config_.config_id << 5 | low);
   std::memcpy(p + 1, config_.server_id.data(), config_.server_id_len);
   uint8_t* w = p + 1 + config_.server_id_len;
@@ -74,32 +74,44 @@ bool CidCodec::generate(uint16_t worker, RandomSource& random, ConnectionId& out
   return true;
 }
 
-DecodedCid CidCodec::decode(ByteView cid) const {
+DecodedCid CidCodec::fields(ByteView cid, uint8_t config_id) const {
   DecodedCid d;
-  if (!valid() || cid.size != length_) return d;
-  const uint8_t first = cid[0];
-  d.config_id = first >> 5;
-  if (d.config_id == kUnroutableConfigId) {
-    d.status = CidStatus::kUnroutable;
-    return d;
-  }
-  if (d.config_id != config_.config_id) {
-    d.status = CidStatus::kOtherConfig;
-    return d;
-  }
-  if (config_.encode_length && (first & 0x1f) != length_ - 1) {
+  d.config_id = config_id;
+  if (config_.encode_length && (cid[0] & 0x1f) != length_ - 1) {
     d.status = CidStatus::kLengthMismatch;
     return d;
   }
-  d.server_id = ByteView(cid.data + 1, config_.server_id_len);
+  d.server_id = ByteView(cid.data + 1, config_.wire_server_id_len());
   const uint8_t* w = cid.data + 1 + config_.server_id_len;
   d.worker = config_.worker_len == 2 ? static_cast<uint16_t>(w[0] << 8 | w[1]) : w[0];
   d.status = CidStatus::kOk;
   return d;
 }
 
+DecodedCid CidCodec::decode(ByteView cid) const {
+  DecodedCid d;
+  if (!valid() || cid.size != length_) return d;
+  d.config_id = cid[0] >> 5;
+  if (d.config_id == kUnroutableConfigId) {
+    d.status = CidStatus::kUnroutable;
+  } else if (d.config_id != config_.config_id) {
+    d.status = CidStatus::kOtherConfig;
+  } else {
+    d = fields(cid, d.config_id);
+  }
+  return d;
+}
+
 DecodedCid CidCodec::route(ByteView cid) const {
-  DecodedCid d = decode(cid);
+  // Our own CIDs route whatever our config rotation bits are, 0b111 (no configuration) included.
+  DecodedCid d;
+  if (!valid() || cid.size != length_) return d;
+  d.config_id = cid[0] >> 5;
+  if (d.config_id != config_.config_id) {
+    d.status = d.config_id == kUnroutableConfigId ? CidStatus::kUnroutable : CidStatus::kOtherConfig;
+    return d;
+  }
+  d = fields(cid, d.config_id);
   if (d.status != CidStatus::kOk) return d;
   if (std::memcmp(d.server_id.data, config_.server_id.data(), config_.server_id_len) != 0) {
     d.status = CidStatus::kForeignServer;

@@ -1,15 +1,17 @@
 // Connection IDs in the QUIC-LB plaintext layout (draft-ietf-quic-load-balancers, "CID format"),
-// with this server's worker number inside the nonce so that any worker can steer a packet to the
-// worker that owns its connection without looking anything up:
+// with this server's worker number at the end of the Server ID, so that any worker can steer a
+// packet to the worker that owns its connection without looking anything up:
 //
 //   octet 0                 Config Rotation (3 bits) | CID Len or Random Bits (5 bits)
-//   octets 1 .. S           Server ID (S = server_id_len >= 1)
-//   octets S+1 .. S+W       Worker number, big-endian (W = worker_len, 1 or 2): the first octets
-//                           of the Nonce
-//   octets S+W+1 .. S+N     random (N = nonce_len >= 4; at least 3 random octets)
+//   octets 1 .. S+W         Server ID: the server's octets (S = server_id_len >= 1), then the
+//                           worker number, big-endian (W = worker_len, 1 or 2)
+//   octets S+W+1 .. S+W+N   Nonce, all random (N = nonce_len >= 4)
 //
-// The worker field is fixed per worker, so like the plaintext server ID it is visible to observers;
-// the random rest of the nonce keeps each CID unique.
+// A server may hold several server IDs ("Server ID Allocation"): here one per worker, which a
+// QUIC-LB load balancer routes like any other. The worker is not put in the Nonce, which the draft
+// requires to have no observable relationship to earlier CIDs ("Server Actions"). Without a
+// QUIC-LB configuration the config rotation bits are 0b111 and the length is self-described
+// ("Configuration Failover"); campd's own steering still reads the worker from its CIDs.
 #pragma once
 
 #include <array>
@@ -25,26 +27,28 @@ namespace camp::quic {
 inline constexpr uint8_t kUnroutableConfigId = 7;
 inline constexpr size_t kMaxServerIdLength = 15;  // 19 octets after the first, nonce >= 4
 inline constexpr size_t kMinNonceLength = 4;
-inline constexpr size_t kMinRandomNonceOctets = 3;
 
 struct CidConfig {
-  uint8_t config_id = 0;  // config rotation bits, 0..6
+  // Config rotation bits of the QUIC-LB configuration, 0..6; kUnroutableConfigId (the default):
+  // no configuration, which requires encode_length.
+  uint8_t config_id = kUnroutableConfigId;
   std::array<uint8_t, kMaxServerIdLength> server_id{};
-  uint8_t server_id_len = 1;
-  uint8_t nonce_len = 4;   // includes the worker field
-  uint8_t worker_len = 1;  // 1 or 2 octets at the start of the nonce
+  uint8_t server_id_len = 1;  // the server's octets of the Server ID, before the worker number
+  uint8_t worker_len = 1;     // 1 or 2 octets ending the Server ID
+  uint8_t nonce_len = 4;      // random octets after the Server ID
   uint32_t worker_count = 1;  // workers on this server; higher worker numbers are rejected
   bool encode_length = true;  // length self-description in the first octet, else random bits
 
-  size_t cid_length() const { return 1u + server_id_len + nonce_len; }
+  size_t wire_server_id_len() const { return size_t{server_id_len} + worker_len; }
+  size_t cid_length() const { return 1u + wire_server_id_len() + nonce_len; }
 };
 
 enum class CidConfigError : uint8_t {
   kOk,
-  kBadConfigId,       // > 6
-  kBadServerIdLength,  // 0 or > 15
-  kBadNonceLength,    // < 4, or server ID + nonce > 19 octets
-  kBadWorkerLength,   // not 1 or 2, or fewer than 3 random nonce octets left
+  kBadConfigId,       // > 7, or 7 without encode_length
+  kBadServerIdLength,  // 0, or with the worker field > 15
+  kBadNonceLength,    // < 4, or Server ID + nonce > 19 octets
+  kBadWorkerLength,   // not 1 or 2
   kBadWorkerCount,    // 0 or more than the worker field can hold
 };
 const char* to_string(CidConfigError e);
@@ -53,7 +57,7 @@ const char* to_string(CidConfigError e);
 enum class CidStatus : uint8_t {
   kOk,
   kWrongLength,     // not our CID length (client-chosen or truncated)
-  kUnroutable,      // config rotation 0b111
+  kUnroutable,      // config rotation 0b111 (when ours is not)
   kOtherConfig,     // config rotation bits of another configuration
   kLengthMismatch,  // self-described length disagrees with the CID length
   kForeignServer,   // server ID is not ours
@@ -65,7 +69,7 @@ struct DecodedCid {
   CidStatus status = CidStatus::kWrongLength;
   uint8_t config_id = 0;
   uint16_t worker = 0;
-  ByteView server_id;  // points into the decoded CID
+  ByteView server_id;  // the whole Server ID, worker number included; points into the CID
 };
 
 class CidCodec {
@@ -83,7 +87,7 @@ class CidCodec {
   bool generate(uint16_t worker, RandomSource& random, ConnectionId& out) const;
 
   // Parses a CID of our layout without checking it against our server ID: the load balancer's
-  // view. Reads only cid[0..cid_length()).
+  // view, which routes no 0b111 CID (kUnroutable). Reads only cid[0..cid_length()).
   DecodedCid decode(ByteView cid) const;
 
   // The steering function: the worker that owns `cid` if it is one of ours. O(1), no allocation,
@@ -94,6 +98,9 @@ class CidCodec {
   DecodedCid route_short_header(ByteView packet) const;
 
  private:
+  // decode() once the config rotation bits are known to be ours.
+  DecodedCid fields(ByteView cid, uint8_t config_id) const;
+
   CidConfig config_;
   CidConfigError error_;
   size_t length_;

@@ -55,6 +55,7 @@ std::optional<uint64_t> CidManager::add_local_cid(uint64_t path_id, const Connec
   if (local_cids_wanted(path_id) == 0) return std::nullopt;
   Path* p = open_path(path_id);
   if (!p) return std::nullopt;
+  issued_path_ids_ = std::max(issued_path_ids_, path_id + 1);
   LocalCid& l = p->local[p->local_count++];
   l.sequence = p->local_next_sequence++;
   l.cid = cid;
@@ -140,8 +141,14 @@ RetireOutcome CidManager::on_retire_connection_id(const RetireConnectionIdFrame&
     return out;
   }
   Path* p = find_path(path_id);
-  // No state for the path: never opened or already forgotten; a late frame is harmless. On an
-  // abandoned path the peer has retired our CIDs implicitly; they stay until forget_local_path.
+  if (!p && path_id >= issued_path_ids_) {
+    // No CID of ours was ever issued for the path ID, so every sequence number is one we never
+    // sent (RFC 9000 19.16 per path, multipath-21 4.5).
+    out.error = TransportError::PROTOCOL_VIOLATION;
+    return out;
+  }
+  // No state for the path: already forgotten; a late frame is harmless. On an abandoned path the
+  // peer has retired our CIDs implicitly; they stay until forget_local_path.
   if (!p || p->abandoned) return out;
   // RFC 9000 19.16: a sequence number we never sent, or the CID the packet itself arrived on.
   if (frame.sequence_number >= p->local_next_sequence ||

@@ -206,6 +206,9 @@ class CidManager {
   bool valid_;
   uint64_t peer_limit_ = 2;  // RFC 9000 18.2 default
   uint64_t local_max_path_id_ = 0;
+  // One above the largest path ID any of our CIDs was issued for (path IDs are issued in order):
+  // a path ID at or above it never had one of ours.
+  uint64_t issued_path_ids_ = 0;
   uint64_t peer_max_path_id_ = 0;
   uint64_t peer_gen_ = 0;  // bumped by every change to the peer CIDs in use or their tokens
   std::array<Path, kMaxCidPaths> paths_{};

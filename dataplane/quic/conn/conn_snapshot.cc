@@ -42,6 +42,7 @@ constexpr CounterField kCounterFields[] = {
     {"path_validation_failures", &ConnStats::path_validation_failures},
     {"path_challenges_answered", &ConnStats::path_challenges_answered},
     {"drop_early_migration", &ConnStats::drop_early_migration},
+    {"drop_unknown_server_address", &ConnStats::drop_unknown_server_address},
     {"paths_opened", &ConnStats::paths_opened},
     {"paths_abandoned", &ConnStats::paths_abandoned},
     {"failovers", &ConnStats::failovers},

@@ -29,6 +29,7 @@ struct ConnStats {
   uint64_t path_validation_failures = 0; // timed out (9.3.2: back to the last validated tuple)
   uint64_t path_challenges_answered = 0;
   uint64_t drop_early_migration = 0;     // from a new address before the handshake was confirmed
+  uint64_t drop_unknown_server_address = 0;  // client: from a server address no path has
   // Multipath (draft-ietf-quic-multipath-21).
   uint64_t paths_opened = 0;       // path IDs other than 0 that came into use
   uint64_t paths_abandoned = 0;    // PATH_ABANDON exchanged (sent first or in answer)

@@ -293,6 +293,13 @@ std::optional<uint32_t> Connection::local_path_of(ByteView dcid) const {
   return std::nullopt;
 }
 
+bool Connection::known_server_address(const Tuple& t) const {
+  for (const auto& p : paths_) {
+    if (p->tuple.remote == t.remote && p->tuple.remote_port == t.remote_port) return true;
+  }
+  return false;
+}
+
 size_t Connection::live_paths() const {
   size_t n = 0;
   for (const auto& p : paths_) n += path_open(*p) ? 1 : 0;
@@ -377,6 +384,8 @@ void Connection::queue_abandon(uint32_t path_id, uint64_t error) {
 }
 
 void Connection::start_abandon(Path& p, uint64_t error, TimeNs now) {
+  // The 3 PTO the state is kept count this path's PTO too, taken before it stops being open.
+  const DurationNs keep = 3 * max_pto();
   // 3.4: after PATH_ABANDON the peer's CIDs of the path are retired and nothing more is sent on
   // it; the frame itself goes on another path.
   p.abandon_sent = true;
@@ -393,7 +402,7 @@ void Connection::start_abandon(Path& p, uint64_t error, TimeNs now) {
   // A min_rtt measured through ACKs that came on this path starts afresh (5.4).
   for (auto& q : paths_) q->recovery.on_ack_path_closed(p.path_id);
   // State stays 3 PTO so late packets are acknowledged and no stateless reset answers them.
-  p.discard_at = now + 3 * max_pto();
+  p.discard_at = now + keep;
   for (size_t i = n_responses_; i-- > 0;) {
     if (responses_[i].path_id == p.path_id) drop_path_response(i);
   }
@@ -1068,8 +1077,10 @@ void Connection::discard_space(PnSpace s, TimeNs now) {
 
 void Connection::issue_cids() {
   // Path 0 and open paths get the peer's active_connection_id_limit; each unused path ID one CID,
-  // so the client can open it (draft-ietf-quic-multipath-21 3.2.1), IDs in order.
-  const uint64_t top = multipath_ ? peer_max_path_id_ : 0;
+  // so the client can open it (draft-ietf-quic-multipath-21 3.2.1), IDs in order, up to the
+  // smaller of both limits: a path ID above ours the peer may not use, and frames about it are
+  // violations here.
+  const uint64_t top = multipath_ ? std::min(peer_max_path_id_, local_max_path_id_) : 0;
   ConnectionId cid;
   // At most kMaxCidPaths path IDs hold CIDs at once: a peer's huge MAX_PATH_ID costs no more.
   size_t ids = 0;
@@ -1220,10 +1231,7 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
       np.validated = false;
       np.bytes_received = rx_datagram_len_;
       np.rx_dcid = ConnectionId(h.dcid);
-      if (const PeerCid* fresh = cids_->pick_fresh_peer_cid(path_id)) {
-        np.peer_cid = fresh->cid;
-        np.peer_cid_seq = fresh->sequence;
-      }
+      take_fresh_peer_cid(np);  // none yet: taken when one comes (PATH_NEW_CONNECTION_ID)
       ++stats_.paths_opened;
       start_path_validation(np, now);
       issue_cids();
@@ -1260,6 +1268,11 @@ size_t Connection::on_packet(uint8_t* data, size_t len, const Tuple& tuple, Time
     return pkt_len;
   }
   const bool from_elsewhere = !same_four_tuple(tuple, path.tuple);
+  if (from_elsewhere && role_ == Role::kClient && !known_server_address(tuple)) {
+    // RFC 9000 9: a client discards packets from a server address none of its paths has.
+    ++stats_.drop_unknown_server_address;
+    return pkt_len;
+  }
   if (from_elsewhere && s == PnSpace::kApplicationData && state_ != ConnState::kConfirmed) {
     // RFC 9000 9: no migration before the handshake is confirmed; such packets are dropped.
     ++stats_.drop_early_migration;
@@ -1542,6 +1555,11 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
       Path* target = find_path(static_cast<uint32_t>(f->path_id));
       if (err == TransportError::NO_ERROR && o.in_use_cid_retired && target) {
         switch_peer_cid(*target);
+      } else if (err == TransportError::NO_ERROR && target && path_open(*target) &&
+                 target->peer_cid.length == 0) {
+        // A path opened by the peer's packet before any CID of its path ID had come (3.1): it
+        // could send nothing until now.
+        take_fresh_peer_cid(*target);
       }
     } else if (auto* f = std::get_if<RetireConnectionIdFrame>(&fr)) {
       if (path_id_closed(f->path_id) && f->path_id <= local_max_path_id_) continue;
@@ -1592,13 +1610,20 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
   }
 }
 
-bool Connection::switch_peer_cid(Path& path) {
-  // draft-ietf-quic-multipath-21 3.2.2: only to another CID of the same path ID.
+bool Connection::take_fresh_peer_cid(Path& path) {
   const PeerCid* fresh = cids_->pick_fresh_peer_cid(path.path_id);
   if (!fresh) return false;
-  cids_->retire_peer_cid(path.path_id, path.peer_cid_seq);
   path.peer_cid = fresh->cid;
   path.peer_cid_seq = fresh->sequence;
+  return true;
+}
+
+bool Connection::switch_peer_cid(Path& path) {
+  // draft-ietf-quic-multipath-21 3.2.2: only to another CID of the same path ID. The old one is
+  // retired after the new one is copied out (retiring moves the path's CID entries).
+  const uint64_t old = path.peer_cid_seq;
+  if (!take_fresh_peer_cid(path)) return false;
+  cids_->retire_peer_cid(path.path_id, old);
   return true;
 }
 
@@ -1876,6 +1901,12 @@ TransportError Connection::on_path_abandon(const PathAbandonFrame& f, TimeNs now
   if (p->abandon_received) return TransportError::NO_ERROR;
   p->abandon_received = true;
   unpin_path(p->path_id);
+  if (!p->abandon_sent && path_open(*p) && live_paths() == 1) {
+    // 3.4: the only open path: rather than abandon it and have no path left to say anything
+    // on, close the connection there (CONNECTION_CLOSE goes on it, as the draft recommends).
+    close_transport(TransportError::NO_VIABLE_PATH, 0, "peer abandoned the last open path", now);
+    return TransportError::NO_ERROR;
+  }
   if (!p->abandon_sent) {
     start_abandon(*p, f.error_code, now);  // 3.4: answer with our own PATH_ABANDON
   } else {
@@ -2052,8 +2083,11 @@ void Connection::on_frame_lost(PnSpace s, const SentFrame& f) {
       break;
     // Multipath frames are repeated while still current (draft-ietf-quic-multipath-21 4).
     case SentFrameKind::kPathAbandon:
-      if (const Path* p = find_path(static_cast<uint32_t>(f.a)); p && p->discard_at != kNever) {
-        queue_abandon(p->path_id, f.c);
+      // 4.2: repeated while the path's state is kept, or, for a path ID closed without ever
+      // being opened here (the answer to the peer's PATH_ABANDON of it), until it arrives.
+      if (const Path* p = find_path(static_cast<uint32_t>(f.a)); p ? p->discard_at != kNever
+                                                                   : path_id_closed(f.a)) {
+        queue_abandon(static_cast<uint32_t>(f.a), f.c);
       }
       break;
     case SentFrameKind::kPathStatus:
@@ -2823,8 +2857,10 @@ void Connection::fill_control_frames(Path& path, uint8_t*& p, uint8_t* end, Sent
   if (probe_tx_) return;  // a probe response datagram carries nothing else
   if (path.challenge_pending && put(PathChallengeFrame{path.challenges.back()}, {}, false)) {
     path.challenge_pending = false;
-    ++path.challenges_sent;
-    path.challenge_resend_at = now + pto(path);
+    if (path.challenges_sent < 255) ++path.challenges_sent;
+    // 8.2.1: no more often than Initial probes would go, so the interval doubles; a response
+    // to any of the last three challenges still counts, however slow the new path is.
+    path.challenge_resend_at = now + (pto(path) << std::min<int>(path.challenges_sent - 1, 8));
   }
   if (path_only) return;
   if (handshake_done_pending_ && put(HandshakeDoneFrame{}, {SentFrameKind::kHandshakeDone}, true)) {

@@ -500,6 +500,9 @@ class Connection {
   void on_close_frame(const ConnectionCloseFrame& f, TimeNs now);
   bool check_stateless_reset(const uint8_t* data, size_t len) const;
   void on_stateless_reset(TimeNs now);
+  // An unused CID of the peer's for path's ID becomes the path's; false when there is none.
+  bool take_fresh_peer_cid(Path& path);
+  // The same, retiring the path's current one (false, nothing changed, when there is none).
   bool switch_peer_cid(Path& path);
   // Migration and path validation (RFC 9000 8.2, 9).
   void on_peer_address_change(Path& path, const Tuple& tuple, ByteView dcid, TimeNs now);
@@ -530,6 +533,9 @@ class Connection {
     return path_sendable(p) && (p.path_id == 0 || p.validated);
   }
   size_t live_paths() const;
+  // Client: whether a datagram from t's remote address and port comes from a server address
+  // one of our paths has (RFC 9000 9: packets from any other are discarded).
+  bool known_server_address(const Tuple& t) const;
   Path* pick_send_path(TimeNs now);
   // pick_send_path() in full: views, pacer, per-path work, the scheduler.
   Path* full_pick(TimeNs now);

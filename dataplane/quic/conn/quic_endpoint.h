@@ -41,11 +41,12 @@ struct QuicEndpointConfig {
   Role role = Role::kServer;
   size_t max_connections = 1024;
   ConnectionConfig conn;  // the template every connection starts from
-  // QUIC-LB layout of our connection IDs (worker field = worker): 1 + 1 + 8 bytes by default, so
-  // 7 random nonce bytes keep collisions among live CIDs negligible.
+  // QUIC-LB layout of our connection IDs (worker field = worker): 1 + (1 + 1) + 7 octets by
+  // default, so 7 random nonce octets keep collisions among live CIDs negligible (the draft's
+  // "Configuration Failover" asks for at least 7 after the first octet without a configuration).
   CidConfig cid = [] {
     CidConfig c;
-    c.nonce_len = 8;
+    c.nonce_len = 7;
     return c;
   }();
   uint16_t worker = 0;
@@ -117,6 +118,8 @@ class QuicEndpoint final : public Endpoint, public Connection::CidRegistry {
   // peer tokens are indexed: for tests and diagnostics.
   const Connection* reset_token_owner(const StatelessResetToken& token) const;
   size_t reset_tokens_indexed() const { return reset_index_.size(); }
+  // How many of our CIDs route to connections here (client Initial DCIDs included).
+  size_t cids_registered() const { return table_.size(); }
 
   // Connection::CidRegistry: connections announce the CIDs that route to them, and their
   // application's actions (served at the next call).

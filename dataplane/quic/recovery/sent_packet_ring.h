@@ -43,7 +43,6 @@ class SentPacketRing {
   // the next slot's packet (null with the error when it would fail), commit() appends it. Nothing
   // else may touch the ring between the two.
   SentPacket* reserve(uint64_t packet_number, RecoveryError& err);
-  SentPacket& reserved() { return slots_[(head_ + size_) & (capacity_ - 1)].pkt; }
   void commit();
 
   // Slot i counted from the oldest (0 <= i < size()).
@@ -66,6 +65,7 @@ class SentPacketRing {
   uint64_t largest_sent() const { return largest_sent_; }
 
  private:
+  SentPacket& reserved() { return slots_[(head_ + size_) & (capacity_ - 1)].pkt; }
   void grow();
 
   std::unique_ptr<SentSlot[]> slots_;
