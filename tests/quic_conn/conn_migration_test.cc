@@ -1,6 +1,7 @@
 // Connection migration and path validation (RFC 9000 8.2, 9) on the simulator: a client moving to
-// a new local address mid-transfer, a NAT rebinding seen by the server, a migration whose path
-// never answers (back to the old path), and the refusals 9 and 18.2 call for.
+// a new local address mid-transfer or to a far slower one, an off-path copy that moves the server
+// (9.3.3), packets from unknown server addresses, a NAT rebinding seen by the server, a migration
+// whose path never answers (back to the old path), and the refusals 9 and 18.2 call for.
 #include <gtest/gtest.h>
 
 #include "tests/quic_conn/conn_harness.h"
@@ -37,6 +38,10 @@ TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
   EXPECT_EQ(s->stats().migrations, 1u);
   EXPECT_EQ(s->stats().path_validations, 1u);
   EXPECT_GE(s->stats().path_challenges_answered, 1u);
+  // 9.3.3: the server challenged the old path too; the client answered there with a probe alone
+  // (an ACK in it would have moved the server back).
+  EXPECT_EQ(s->stats().previous_path_validations, 1u);
+  EXPECT_EQ(c->stats().path_challenges_answered, 2u);
   EXPECT_EQ(s->tuple().remote_port, cli2.port);
   EXPECT_TRUE(s->tuple().remote == cli2.ip);
   EXPECT_TRUE(s->peer_address_validated());
@@ -62,6 +67,9 @@ TEST(QuicConnMigration, NewPathMuchSlowerThanTheOldStillValidates) {
   ASSERT_TRUE(h.sim.run_until([&] { return !c->path_validation_pending(); }, 10 * kSecond));
   // The first challenge's answer, one 600 ms round trip later, is the one that validates.
   EXPECT_LT(h.sim.now() - moved, 800 * kMillisecond);
+  // Repeated while unanswered, at growing intervals: a few, not one per PTO of the old path.
+  EXPECT_GE(c->stats().path_challenges_sent, 2u);
+  EXPECT_LE(c->stats().path_challenges_sent, 4u);
   EXPECT_EQ(c->stats().path_validations, 1u);
   EXPECT_EQ(c->stats().path_validation_failures, 0u);
   EXPECT_EQ(c->tuple().local_port, cli2.port);
@@ -69,6 +77,45 @@ TEST(QuicConnMigration, NewPathMuchSlowerThanTheOldStillValidates) {
   EXPECT_EQ(h.client_app.received, uint64_t{3} << 20);
   EXPECT_EQ(h.client_app.corrupt, 0u);
   EXPECT_FALSE(c->closed());
+}
+
+// RFC 9000 9.3.3: an off-path attacker's copy of the client's packet reaches the server first from
+// another address (where nothing answers). The server moves there, but also challenges the path
+// it left; the client answers on its active path with a non-probing packet, and the server is
+// back within one round trip, before the client's own PTO would have brought it back.
+TEST(QuicConnMigration, ApparentMigrationChallengesThePathLeft) {
+  Harness h(256 << 10);
+  int spoof = 0;  // datagrams still to be seen from the attacker's address
+  h.server_proxy.tuple_hook = [&](Tuple& t) {
+    if (spoof > 0 && t.remote_port == h.cli_addr.port) {
+      --spoof;
+      t.remote_port = static_cast<uint16_t>(h.cli_addr.port + 7);
+    }
+  };
+  h.client_proxy.poll_ns = 5 * kMillisecond;
+  Connection* c = h.connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 10 * kSecond));
+  Connection* s = h.server_conn();
+  ASSERT_NE(s, nullptr);
+  h.sim.run_for(200 * kMillisecond);  // quiet: nothing in flight either way
+  const uint64_t answered = c->stats().path_challenges_answered;
+  spoof = 1;
+  const std::vector<uint8_t> d(40, 0x5a);
+  ASSERT_TRUE(c->send_datagram(d, nullptr));  // ack-eliciting: the copy moves the server
+  const TimeNs sent = h.sim.now();
+  ASSERT_TRUE(h.sim.run_until([&] { return s->stats().migrations == 1; }, kSecond));
+  EXPECT_EQ(s->tuple().remote_port, h.cli_addr.port + 7);
+  ASSERT_TRUE(h.sim.run_until([&] { return s->stats().migrations == 2; }, 5 * kSecond));
+  EXPECT_EQ(s->tuple().remote_port, h.cli_addr.port);
+  // Spoofed copy at +10 ms, challenge at the client at +20, its answer at the server at +30;
+  // the client's PTO (over 45 ms with the server's 25 ms max_ack_delay) comes later.
+  EXPECT_LT(h.sim.now() - sent, 40 * kMillisecond);
+  EXPECT_EQ(s->stats().previous_path_validations, 1u);
+  EXPECT_EQ(c->stats().path_challenges_answered, answered + 1);
+  EXPECT_EQ(c->stats().migrations, 0u);
+  EXPECT_FALSE(c->closed());
+  EXPECT_FALSE(s->closed());
 }
 
 // RFC 9000 9: a client discards packets from a server address it does not know. For 50 ms every

@@ -76,7 +76,7 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
   void on_connection_closed(quic::Connection& c) override {
     conn_ = nullptr;
     closed = true;
-    path_validations = c.stats().path_validations;
+    stats = c.stats();
     paths.resize(quic::kMaxCidPaths);
     paths.resize(std::min(c.paths(paths), paths.size()));
     multipath = c.multipath();
@@ -134,7 +134,7 @@ class App final : public quic::QuicApp, public quic::ConnectionObserver {
   bool multipath = false;
   quic::CloseInfo info;
   std::optional<Tuple> migrate_to;  // --migrate: the second --path address
-  uint64_t path_validations = 0;
+  quic::ConnStats stats{};  // as the connection closed
   uint64_t key_generation = 0;
   std::vector<uint8_t> session;
   std::unique_ptr<hq::DatagramProbe> probe;
@@ -455,8 +455,13 @@ int main(int argc, char** argv) {
   }
   bool migration_ok = true;
   if (opt.migrate) {
-    migration_ok = app.path_validations > 0;
-    std::printf("migration: %s\n", migration_ok ? "new path validated" : "no validated new path");
+    migration_ok = app.stats.path_validations > 0;
+    std::printf("migration: %s (challenges sent %llu, responses unmatched %llu, validations "
+                "failed %llu)\n",
+                migration_ok ? "new path validated" : "no validated new path",
+                static_cast<unsigned long long>(app.stats.path_challenges_sent),
+                static_cast<unsigned long long>(app.stats.path_responses_unmatched),
+                static_cast<unsigned long long>(app.stats.path_validation_failures));
   }
   return hq.all_ok() && app.datagrams_ok() && migration_ok && multipath_ok ? 0 : 1;
 }

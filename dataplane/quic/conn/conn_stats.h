@@ -27,7 +27,10 @@ struct ConnStats {
   uint64_t migrations = 0;               // the active path moved to a new 4-tuple
   uint64_t path_validations = 0;         // succeeded
   uint64_t path_validation_failures = 0; // timed out (9.3.2: back to the last validated tuple)
+  uint64_t previous_path_validations = 0; // the 4-tuple a peer left answered our challenge (9.3.3)
   uint64_t path_challenges_answered = 0;
+  uint64_t path_challenges_sent = 0;
+  uint64_t path_responses_unmatched = 0;  // PATH_RESPONSE with data of no outstanding challenge
   uint64_t drop_early_migration = 0;     // from a new address before the handshake was confirmed
   uint64_t drop_unknown_server_address = 0;  // client: from a server address no path has
   // Multipath (draft-ietf-quic-multipath-21).

@@ -1666,6 +1666,8 @@ void Connection::on_peer_address_change(Path& path, const Tuple& tuple, ByteView
     path.rx_dcid = ConnectionId(dcid);
     return;
   }
+  const bool was_validated = path.validated;
+  const Tuple previous = path.tuple;
   if (path.validated && !path.fallback) path.fallback = path.tuple;
   path.port_only_change = tuple.remote == path.tuple.remote;
   path.tuple = tuple;
@@ -1677,6 +1679,17 @@ void Connection::on_peer_address_change(Path& path, const Tuple& tuple, ByteView
   if (!(ConnectionId(dcid) == path.rx_dcid)) switch_peer_cid(path);
   path.rx_dcid = ConnectionId(dcid);
   start_path_validation(path, now);
+  // 9.3.3: the path left is challenged too. Were the move an off-path attacker's copies, the
+  // peer's answer there (with a non-probing packet) brings the connection back.
+  path.previous_challenge = 0;
+  if (was_validated) {
+    path.previous_tuple = previous;
+    while (path.previous_challenge == 0) {
+      shared_.random->fill(reinterpret_cast<uint8_t*>(&path.previous_challenge),
+                           sizeof path.previous_challenge);
+    }
+    queue_previous_path_challenge(path);
+  }
 }
 
 void Connection::start_path_validation(Path& path, TimeNs now) {
@@ -1698,6 +1711,12 @@ void Connection::on_path_response(Path& path, uint64_t data, TimeNs now) {
   // 8.2.3: any outstanding challenge's data completes validation; other responses are ignored.
   if (path.validation_deadline == kNever || data == 0 ||
       std::find(path.challenges.begin(), path.challenges.end(), data) == path.challenges.end()) {
+    if (data != 0 && data == path.previous_challenge) {
+      path.previous_challenge = 0;
+      ++stats_.previous_path_validations;
+    } else {
+      ++stats_.path_responses_unmatched;
+    }
     return;
   }
   path.validated = true;
@@ -1761,6 +1780,18 @@ void Connection::queue_path_response(uint32_t path_id, const Tuple& tuple, uint6
   if (n_responses_ == responses_.size()) drop_path_response(0);
   responses_[n_responses_++] = {path_id, tuple, data, 3 * rx_datagram_len_};
   ++stats_.path_challenges_answered;
+}
+
+// Sent with the new 4-tuple's challenges, the same data each time, so a late answer still counts.
+// The 4-tuple was validated: no amplification limit there.
+void Connection::queue_previous_path_challenge(const Path& path) {
+  for (size_t i = 0; i < n_responses_; ++i) {
+    if (responses_[i].challenge && responses_[i].path_id == path.path_id) return;  // not sent yet
+  }
+  touch_all_paths();
+  if (n_responses_ == responses_.size()) drop_path_response(0);
+  responses_[n_responses_++] = {path.path_id, path.previous_tuple, path.previous_challenge,
+                                SIZE_MAX, true};
 }
 
 void Connection::drop_path_response(size_t i) {
@@ -2589,10 +2620,11 @@ size_t Connection::build_packet_as(PnSpace s, uint8_t* buf, size_t cap, Path& pa
   bool wrote_ack = false;
   // 1. ACK, whenever one is pending: it rides along for free. Under multipath every 1-RTT one is
   // a PATH_ACK (2.3), this path's own first (its RTT samples stay its own, 5.4), then those of
-  // paths that cannot send themselves (abandoned: prompt acks for late packets, 3.4.3).
+  // paths that cannot send themselves (abandoned: prompt acks for late packets, 3.4.3). Not in a
+  // probe to another 4-tuple: an ACK is non-probing and would move the peer there (9.1, 9.3).
   const bool path_acks = app && multipath_;
   const uint64_t own_id = path.path_id;
-  if (!kDataOnly && ack.ack_pending()) {
+  if (!kDataOnly && ack.ack_pending() && !probe_tx_) {
     const size_t n = ack.write_ack(p, end - p, now, cfg_.local_tp.ack_delay_exponent,
                                    path_acks ? &own_id : nullptr);
     if (n) {
@@ -2848,7 +2880,9 @@ void Connection::fill_control_frames(Path& path, uint8_t*& p, uint8_t* end, Sent
   for (size_t i = 0; i < n_responses_;) {
     if (responses_[i].path_id != path.path_id || !same_four_tuple(responses_[i].tuple, dest)) {
       ++i;
-    } else if (put(PathResponseFrame{responses_[i].data}, {}, false)) {
+    } else if (responses_[i].challenge ? put(PathChallengeFrame{responses_[i].data}, {}, false)
+                                       : put(PathResponseFrame{responses_[i].data}, {}, false)) {
+      if (responses_[i].challenge) ++stats_.path_challenges_sent;
       drop_path_response(i);
     } else {
       break;
@@ -2858,6 +2892,7 @@ void Connection::fill_control_frames(Path& path, uint8_t*& p, uint8_t* end, Sent
   if (path.challenge_pending && put(PathChallengeFrame{path.challenges.back()}, {}, false)) {
     path.challenge_pending = false;
     if (path.challenges_sent < 255) ++path.challenges_sent;
+    ++stats_.path_challenges_sent;
     // 8.2.1: no more often than Initial probes would go, so the interval doubles; a response
     // to any of the last three challenges still counts, however slow the new path is.
     path.challenge_resend_at = now + (pto(path) << std::min<int>(path.challenges_sent - 1, 8));
@@ -3283,6 +3318,7 @@ void Connection::on_timeout(TimeNs now) {
       } else if (now >= path.challenge_resend_at) {
         touch.armed = true;
         start_path_validation(path, now);  // 8.2.1: a new challenge each PTO until the deadline
+        if (path.previous_challenge) queue_previous_path_challenge(path);
       }
       if (path_open(path)) {
         // Whatever check_failover() does changes one of these two.

@@ -434,14 +434,19 @@ class Connection {
     TimeNs validation_deadline = kNever;
     bool port_only_change = false;  // NAT rebinding: congestion state kept (9.4)
     std::optional<Tuple> fallback;  // the last validated 4-tuple, if validation fails (9.3.2)
+    // 9.3.3: the 4-tuple the peer seemed to leave, challenged while the new one is validated.
+    Tuple previous_tuple;
+    uint64_t previous_challenge = 0;  // its data; 0 once answered
   };
 
-  // A PATH_CHALLENGE to answer on the 4-tuple it arrived on (RFC 9000 8.2.2).
+  // A PATH_CHALLENGE to answer on the 4-tuple it arrived on (RFC 9000 8.2.2), or (challenge) one
+  // of ours to the 4-tuple the peer just left (9.3.3): both go to a 4-tuple of their own.
   struct PathResponse {
     uint32_t path_id = 0;
     Tuple tuple;
     uint64_t data = 0;
     size_t budget = 0;  // bytes we may send there: 3x the challenge's datagram (8.1, 9.3)
+    bool challenge = false;
   };
 
   // Key phases of 1-RTT (RFC 9001 6). The current keys sit in the application Space.
@@ -510,6 +515,7 @@ class Connection {
   void on_path_response(Path& path, uint64_t data, TimeNs now);
   void on_path_validation_timeout(Path& path, TimeNs now);
   void queue_path_response(uint32_t path_id, const Tuple& tuple, uint64_t data);
+  void queue_previous_path_challenge(const Path& path);
   void drop_path_response(size_t i);
   bool path_response_due(const Path& path) const;
   bool path_frames_pending(const Path& path) const;
