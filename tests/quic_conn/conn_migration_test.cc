@@ -188,8 +188,13 @@ TEST(QuicConnMigration, FailedValidationFallsBackToOldPath) {
   Connection* c = h.connect();
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
+  const ConnectionId cid_old = c->peer_cid();
   ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
+  const ConnectionId cid_new = c->peer_cid();
   ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 30 * kSecond));
+  // 9.5: neither connection ID the client sent from one address goes out from the other.
+  EXPECT_FALSE(c->peer_cid() == cid_new);
+  EXPECT_FALSE(c->peer_cid() == cid_old);
   EXPECT_EQ(h.client_app.received, uint64_t{3} << 20);
   EXPECT_EQ(h.client_app.corrupt, 0u);
   EXPECT_EQ(c->stats().path_validation_failures, 1u);

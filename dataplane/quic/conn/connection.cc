@@ -1756,9 +1756,11 @@ void Connection::on_path_validation_timeout(Path& path, TimeNs now) {
   path.challenge_pending = false;
   path.challenges.fill(0);
   if (path.fallback) {
-    // 9.3.2: back to the last validated 4-tuple.
+    // 9.3.2: back to the last validated 4-tuple; 9.5: with a connection ID not yet sent to (or
+    // from) another address, when the peer has given us one.
     path.tuple = *path.fallback;
     path.fallback.reset();
+    switch_peer_cid(path);
     path.validated = true;
     return;
   }
