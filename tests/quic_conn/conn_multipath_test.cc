@@ -140,6 +140,41 @@ TEST(QuicConnMultipath, PathOpenedBeforeItsCidArrivesTakesItLater) {
   EXPECT_EQ(t.h.client_app.corrupt, 0u);
 }
 
+// 2.2: a server that sent disable_active_migration gets no new path to its handshake address, but
+// one to another of its addresses opens, validates and carries data.
+TEST(QuicConnMultipath, DisabledMigrationRefusesOnlyTheHandshakeAddress) {
+  HarnessOptions o = mp_options();
+  o.server_cfg = [](QuicEndpointConfig& c) {
+    c.conn.local_tp.initial_max_path_id = kOfferedMaxPathId;
+    c.conn.local_tp.disable_active_migration = true;
+  };
+  Harness h(4 << 20, o);
+  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
+  const Address srv2 = Address::v4(198, 18, 1, 2, 4433);
+  ASSERT_TRUE(h.sim.add_address(h.cn, cli2));
+  ASSERT_TRUE(h.sim.add_address(h.sn, srv2));
+  const LinkConfig l = link_of(10 * kMillisecond, 100'000'000, 1000);
+  ASSERT_TRUE(h.sim.add_path(cli2, h.srv_addr, l, l).valid());
+  ASSERT_TRUE(h.sim.add_path(cli2, srv2, l, l).valid());
+  h.client_proxy.poll_ns = 2 * kMillisecond;
+  Connection* c = h.connect(mp_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return c->established(); }, 5 * kSecond));
+  h.sim.run_for(50 * kMillisecond);  // the handshake is confirmed
+  uint32_t id = 0;
+  EXPECT_EQ(c->open_path(tuple_from(cli2, h.srv_addr), h.sim.now(), &id),
+            Connection::OpenPathResult::kMigrationDisabled);
+  ASSERT_EQ(c->open_path(tuple_from(cli2, srv2), h.sim.now(), &id),
+            Connection::OpenPathResult::kOk);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 20 * kSecond));
+  EXPECT_EQ(h.client_app.corrupt, 0u);
+  const auto v = paths_of(*c);
+  const Connection::PathInfo* p = info(v, id);
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(p->validated);
+  EXPECT_GT(p->packets_received, 100u);
+}
+
 TEST(QuicConnMultipath, NotNegotiatedWhenOneSideIsSilent) {
   Harness h(200000);  // the server sends no initial_max_path_id
   Connection* c = h.connect(mp_client());

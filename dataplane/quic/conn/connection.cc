@@ -201,6 +201,7 @@ bool Connection::init_common(const ConnectionConfig& cfg, const Tuple& tuple, Ti
                                          hs ? kCryptoBuffer : kSmallCryptoBuffer);
   }
   make_path(0, tuple, now);
+  handshake_peer_ = tuple;
   CidManagerConfig cc;
   cc.local_active_cid_limit = std::min<uint64_t>(cfg_.local_tp.active_connection_id_limit,
                                                  kMaxActiveCids);
@@ -312,8 +313,12 @@ Connection::OpenPathResult Connection::open_path(const Tuple& tuple, TimeNs now,
   last_now_ = std::max(last_now_, now);
   if (role_ != Role::kClient || state_ != ConnState::kConfirmed) return OpenPathResult::kNotConfirmed;
   if (!multipath_) return OpenPathResult::kNotNegotiated;
-  // 2.2: no new path to the handshake address of a server that disabled migration.
-  if (peer_tp_.disable_active_migration) return OpenPathResult::kMigrationDisabled;
+  // 2.2: no new path to the handshake address of a server that disabled migration (to another
+  // of its addresses, yes).
+  if (peer_tp_.disable_active_migration && tuple.remote == handshake_peer_.remote &&
+      tuple.remote_port == handshake_peer_.remote_port) {
+    return OpenPathResult::kMigrationDisabled;
+  }
   for (const auto& p : paths_) {
     if (path_open(*p) && same_four_tuple(p->tuple, tuple)) return OpenPathResult::kSameTuple;
   }

@@ -283,7 +283,7 @@ class Connection {
     kOk,
     kNotNegotiated,      // one side did not send initial_max_path_id
     kNotConfirmed,       // before the handshake is confirmed, or not a client
-    kMigrationDisabled,  // the server sent disable_active_migration (2.2)
+    kMigrationDisabled,  // disable_active_migration: not to the server's handshake address (2.2)
     kNoPathId,           // every path ID the limits allow is in use: PATHS_BLOCKED sent
     kNoCid,              // the server gave no CID for the next path ID: PATH_CIDS_BLOCKED sent
     kSameTuple,          // a path already uses this 4-tuple
@@ -762,6 +762,7 @@ class Connection {
   ConnectionObserver* observer_ = nullptr;
   std::unique_ptr<Scheduler> scheduler_;
 
+  Tuple handshake_peer_;       // the 4-tuple the connection began on (its remote: 2.2 of draft-21)
   ConnectionId odcid_;         // the client's first DCID (server: from the Initial or Retry token)
   ConnectionId local_scid_;    // our handshake SCID (sequence 0)
   ConnectionId initial_dcid_;  // DCID the Initial keys come from (client: before any Retry)
