@@ -30,13 +30,42 @@ void OffsetBitmap::for_each_word(uint64_t lo, uint64_t hi, Fn&& fn) {
   }
 }
 
-void OffsetBitmap::set(uint64_t lo, uint64_t hi) {
-  for_each_word(lo, hi, [this](size_t w, uint64_t m) { words_[w] |= m; });
+// set() and clear(): the whole words between the partial first and last one are stored in at
+// most two runs (the ring wraps once at most), which the compiler turns into wide stores. A
+// packet's 1,150 bytes are 18 words: the word-at-a-time walk cost ~130 instructions per range.
+template <bool kSet>
+void OffsetBitmap::fill(uint64_t lo, uint64_t hi) {
+  if (lo >= hi) return;
+  const size_t nwords = cap_ / 64;
+  auto apply = [this](size_t w, uint64_t m) {
+    if constexpr (kSet) {
+      words_[w] |= m;
+    } else {
+      words_[w] &= ~m;
+    }
+  };
+  const size_t idx = ring_(lo);
+  size_t w = idx / 64;
+  const size_t bit = idx % 64;
+  const uint64_t n = std::min<uint64_t>(64 - bit, hi - lo);
+  apply(w, (n == 64 ? ~uint64_t{0} : ((uint64_t{1} << n) - 1)) << bit);
+  lo += n;
+  if (++w == nwords) w = 0;
+  uint64_t whole = (hi - lo) / 64;
+  while (whole) {
+    const size_t run = static_cast<size_t>(std::min<uint64_t>(whole, nwords - w));
+    std::fill_n(words_.get() + w, run, kSet ? ~uint64_t{0} : 0);
+    w += run;
+    if (w == nwords) w = 0;
+    whole -= run;
+    lo += uint64_t{run} * 64;
+  }
+  if (lo < hi) apply(w, (uint64_t{1} << (hi - lo)) - 1);
 }
 
-void OffsetBitmap::clear(uint64_t lo, uint64_t hi) {
-  for_each_word(lo, hi, [this](size_t w, uint64_t m) { words_[w] &= ~m; });
-}
+void OffsetBitmap::set(uint64_t lo, uint64_t hi) { fill<true>(lo, hi); }
+
+void OffsetBitmap::clear(uint64_t lo, uint64_t hi) { fill<false>(lo, hi); }
 
 void OffsetBitmap::set_except(uint64_t lo, uint64_t hi, const OffsetBitmap& mask) {
   for_each_word(lo, hi, [&](size_t w, uint64_t m) { words_[w] |= m & ~mask.words_[w]; });

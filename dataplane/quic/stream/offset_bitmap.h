@@ -32,6 +32,8 @@ class OffsetBitmap {
   uint64_t find(uint64_t from, uint64_t to, bool want_clear) const;
   template <class Fn>
   void for_each_word(uint64_t lo, uint64_t hi, Fn&& fn);
+  template <bool kSet>
+  void fill(uint64_t lo, uint64_t hi);
 
   std::unique_ptr<uint64_t[]> words_;
   size_t cap_ = 0;

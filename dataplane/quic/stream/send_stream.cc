@@ -118,14 +118,16 @@ void SendStream::on_acked(uint64_t offset, uint64_t length, bool fin) {
     if (any_lost_) lost_.clear(lo, hi);
     if (lo == acked_offset_ && acked_marks_end_ <= lo) {
       acked_offset_ = hi;  // in order with nothing acked beyond: the common case, no bits
+    } else if (lo == acked_offset_) {
+      // The front moves: over [lo, hi) and the acked marks right after it, whose bits are
+      // cleared for the ring's reuse (so [lo, hi) need not be marked first).
+      const uint64_t front = hi < acked_marks_end_ ? acked_.find_clear(hi, acked_marks_end_) : hi;
+      acked_.clear(lo, front);
+      acked_offset_ = front;
+      acked_marks_end_ = std::max(acked_marks_end_, front);
     } else {
       acked_.set(lo, hi);
       acked_marks_end_ = std::max(acked_marks_end_, hi);
-      if (lo == acked_offset_) {
-        uint64_t front = acked_.find_clear(hi, acked_marks_end_);
-        acked_.clear(acked_offset_, front);  // keep the ring's bits clean for reuse
-        acked_offset_ = front;
-      }
     }
   }
   if (fin && fin_sent_) {
