@@ -11,16 +11,26 @@ namespace {
 
 using namespace test_conn;
 
+// The client's second address (cellular, say).
+const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
+
+// Connects (the client polled every 5 ms) and runs until `bytes` have arrived; nullptr if not.
+Connection* connect_until_received(Harness& h, uint64_t bytes) {
+  h.client_proxy.poll_ns = 5 * kMillisecond;
+  Connection* c = h.connect();
+  if (!c || !h.sim.run_until([&] { return h.client_app.received >= bytes; }, 10 * kSecond)) {
+    return nullptr;
+  }
+  return c;
+}
+
 // The client moves to a second address (Wi-Fi to cellular) once 1 MB arrived; the old path is cut
 // soon after. Nothing is lost, the new path is validated both ways with fresh connection IDs.
 TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
   Harness h(6 << 20);
-  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
   ASSERT_TRUE(add_client_address(h, cli2, 20 * kMillisecond, 50'000'000, 500).valid());
-  h.client_proxy.poll_ns = 5 * kMillisecond;
-  Connection* c = h.connect();
+  Connection* c = connect_until_received(h, 1 << 20);
   ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
   Connection* s = h.server_conn();
   ASSERT_NE(s, nullptr);
   ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
@@ -56,12 +66,9 @@ TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
 // the PATH_RESPONSE to an earlier one still completes validation (8.2.3).
 TEST(QuicConnMigration, NewPathMuchSlowerThanTheOldStillValidates) {
   Harness h(3 << 20);
-  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
   ASSERT_TRUE(add_client_address(h, cli2, 300 * kMillisecond, 50'000'000, 2000).valid());
-  h.client_proxy.poll_ns = 5 * kMillisecond;
-  Connection* c = h.connect();
+  Connection* c = connect_until_received(h, 1 << 20);
   ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
   const TimeNs moved = h.sim.now();
   ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), moved));
   ASSERT_TRUE(h.sim.run_until([&] { return !c->path_validation_pending(); }, 10 * kSecond));
@@ -127,10 +134,8 @@ TEST(QuicConnMigration, ClientDiscardsPacketsFromUnknownServerAddresses) {
   h.client_proxy.tuple_hook = [&](Tuple& t) {
     if (spoof) t.remote_port = static_cast<uint16_t>(t.remote_port + 1);
   };
-  h.client_proxy.poll_ns = 5 * kMillisecond;
-  Connection* c = h.connect();
+  Connection* c = connect_until_received(h, 1 << 20);
   ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
   const uint64_t received = h.client_app.received;
   spoof = true;
   h.sim.run_for(50 * kMillisecond);
@@ -154,10 +159,8 @@ TEST(QuicConnMigration, ServerFollowsNatRebinding) {
   h.server_proxy.tuple_hook = [&](Tuple& t) {
     if (rebind && t.remote_port == h.cli_addr.port) t.remote_port = rebound.port;
   };
-  h.client_proxy.poll_ns = 5 * kMillisecond;
-  Connection* c = h.connect();
+  Connection* c = connect_until_received(h, 1 << 20);
   ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
   Connection* s = h.server_conn();
   ASSERT_NE(s, nullptr);
   const uint64_t cwnd_before = s->recovery().cc().cwnd();
@@ -180,14 +183,11 @@ TEST(QuicConnMigration, ServerFollowsNatRebinding) {
 // 3 PTO and go back to the old 4-tuple (9.3.2); the transfer completes there.
 TEST(QuicConnMigration, FailedValidationFallsBackToOldPath) {
   Harness h(3 << 20);
-  const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
   const sim::Path p2 = add_client_address(h, cli2, 10 * kMillisecond, 100'000'000, 1000);
   ASSERT_TRUE(p2.valid());
   h.sim.cut_link(p2.ba);  // nothing comes back on the new path
-  h.client_proxy.poll_ns = 5 * kMillisecond;
-  Connection* c = h.connect();
+  Connection* c = connect_until_received(h, 1 << 20);
   ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
   const ConnectionId cid_old = c->peer_cid();
   ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
   const ConnectionId cid_new = c->peer_cid();
@@ -215,8 +215,7 @@ TEST(QuicConnMigration, RefusedWhenNotAllowed) {
     Harness h(1000, o);
     Connection* c = h.connect();
     ASSERT_NE(c, nullptr);
-    const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
-    EXPECT_FALSE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));  // not confirmed
+      EXPECT_FALSE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));  // not confirmed
     ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 5 * kSecond));
     EXPECT_FALSE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));  // disabled
     EXPECT_EQ(c->stats().migrations, 0u);
@@ -233,8 +232,7 @@ TEST(QuicConnMigration, RefusedWhenNotAllowed) {
     ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 5 * kSecond));
     h.sim.run_for(100 * kMillisecond);
     EXPECT_FALSE(c->migrate(c->tuple(), h.sim.now()));  // same 4-tuple
-    const Address cli2 = Address::v4(198, 18, 0, 3, 40000);
-    const Address cli3 = Address::v4(198, 18, 0, 4, 40000);
+      const Address cli3 = Address::v4(198, 18, 0, 4, 40000);
     EXPECT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
     // The spare CID is used up until the server issues another one.
     EXPECT_FALSE(c->migrate(tuple_from(cli3, h.srv_addr), h.sim.now()));
