@@ -4,6 +4,12 @@
 // whose path never answers (back to the old path), and the refusals 9 and 18.2 call for.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
 #include "tests/quic_conn/conn_harness.h"
 
 namespace camp::quic {
@@ -24,6 +30,32 @@ Connection* connect_until_received(Harness& h, uint64_t bytes) {
   return c;
 }
 
+// The DCIDs of the short-header packets an endpoint receives, by the peer address they came
+// from (`from_remote`) or the local address they reached. RFC 9000 9.5: no CID at two addresses.
+struct CidsByAddress {
+  size_t cid_len = 0;
+  bool from_remote = true;
+  std::map<std::string, std::set<std::string>> seen;
+  bool operator()(const RxDatagram& d) {
+    if (d.len <= 1 + cid_len || (d.data[0] & 0x80) != 0) return false;
+    const IpAddr& ip = from_remote ? d.tuple.remote : d.tuple.local;
+    const uint16_t port = from_remote ? d.tuple.remote_port : d.tuple.local_port;
+    const std::string addr = std::string(reinterpret_cast<const char*>(ip.bytes), 4) +
+                             std::to_string(port);
+    seen[addr].insert(std::string(reinterpret_cast<const char*>(d.data + 1), cid_len));
+    return false;  // nothing dropped
+  }
+  // CIDs seen at more than one address.
+  size_t shared() const {
+    std::map<std::string, int> count;
+    for (const auto& [addr, cids] : seen) {
+      for (const std::string& c : cids) ++count[c];
+    }
+    return static_cast<size_t>(std::count_if(count.begin(), count.end(),
+                                             [](const auto& e) { return e.second > 1; }));
+  }
+};
+
 // The client moves to a second address (Wi-Fi to cellular) once 1 MB arrived; the old path is cut
 // soon after. Nothing is lost, the new path is validated both ways with fresh connection IDs.
 TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
@@ -33,6 +65,13 @@ TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
   ASSERT_NE(c, nullptr);
   Connection* s = h.server_conn();
   ASSERT_NE(s, nullptr);
+  auto at_server = std::make_shared<CidsByAddress>();
+  auto at_client = std::make_shared<CidsByAddress>();
+  at_server->cid_len = c->peer_cid().length;
+  at_client->cid_len = s->peer_cid().length;
+  at_client->from_remote = false;
+  h.server_proxy.drop_from = [at_server](const RxDatagram& d) { return (*at_server)(d); };
+  h.client_proxy.drop_from = [at_client](const RxDatagram& d) { return (*at_client)(d); };
   ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
   EXPECT_TRUE(c->path_validation_pending());
   EXPECT_EQ(c->tuple().local_port, cli2.port);
@@ -52,6 +91,12 @@ TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
   // (an ACK in it would have moved the server back).
   EXPECT_EQ(s->stats().previous_path_validations, 1u);
   EXPECT_EQ(c->stats().path_challenges_answered, 2u);
+  // 9.5: both addresses of the client saw packets each way, and no CID at both (the answer to
+  // the server's challenge of the old path went with a CID of its own).
+  EXPECT_EQ(at_server->seen.size(), 2u);
+  EXPECT_EQ(at_client->seen.size(), 2u);
+  EXPECT_EQ(at_server->shared(), 0u);
+  EXPECT_EQ(at_client->shared(), 0u);
   EXPECT_EQ(s->tuple().remote_port, cli2.port);
   EXPECT_TRUE(s->tuple().remote == cli2.ip);
   EXPECT_TRUE(s->peer_address_validated());

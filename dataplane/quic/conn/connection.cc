@@ -399,6 +399,7 @@ void Connection::start_abandon(Path& p, uint64_t error, TimeNs now) {
   queue_abandon(p.path_id, error);
   cids_->retire_peer_path(p.path_id);
   p.peer_cid = ConnectionId();
+  p.has_probe_cid = false;
   p.challenge_pending = false;
   p.validation_deadline = p.challenge_resend_at = kNever;
   p.probes_pending = 0;
@@ -1559,7 +1560,11 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
       err = o.error;
       Path* target = find_path(static_cast<uint32_t>(f->path_id));
       if (err == TransportError::NO_ERROR && o.in_use_cid_retired && target) {
-        switch_peer_cid(*target);
+        // Retire Prior To reached a CID in use: the path's own, or the one of its probes.
+        if (target->has_probe_cid && target->probe_cid_seq < f->retire_prior_to) {
+          target->has_probe_cid = false;
+        }
+        if (target->peer_cid_seq < f->retire_prior_to) switch_peer_cid(*target);
       } else if (err == TransportError::NO_ERROR && target && path_open(*target) &&
                  target->peer_cid.length == 0) {
         // A path opened by the peer's packet before any CID of its path ID had come (3.1): it
@@ -1623,6 +1628,35 @@ bool Connection::take_fresh_peer_cid(Path& path) {
   return true;
 }
 
+// 9.5: no peer CID goes to two addresses. A probe to another 4-tuple takes an unused CID of the
+// path's (kept while the probes go to that 4-tuple); when none is left, the path's own (a
+// deviation the README states).
+void Connection::probe_cid_for(Path& path, const Tuple& to) {
+  if (path.has_probe_cid && same_four_tuple(path.probe_tuple, to)) return;
+  if (path.has_probe_cid) cids_->retire_peer_cid(path.path_id, path.probe_cid_seq);
+  path.has_probe_cid = false;
+  if (const PeerCid* fresh = cids_->pick_fresh_peer_cid(path.path_id)) {
+    path.has_probe_cid = true;
+    path.probe_cid = fresh->cid;
+    path.probe_cid_seq = fresh->sequence;
+    path.probe_tuple = to;
+  }
+}
+
+// The path moves to `to`: it sends with the CID its probes used there, if any, else (must_change:
+// the CID in use went to the old address and the peer changed its own) an unused one.
+void Connection::peer_cid_for_move(Path& path, const Tuple& to, bool must_change) {
+  if (path.has_probe_cid && same_four_tuple(path.probe_tuple, to)) {
+    const uint64_t old = path.peer_cid_seq;
+    path.peer_cid = path.probe_cid;
+    path.peer_cid_seq = path.probe_cid_seq;
+    path.has_probe_cid = false;
+    cids_->retire_peer_cid(path.path_id, old);
+    return;
+  }
+  if (must_change) switch_peer_cid(path);
+}
+
 bool Connection::switch_peer_cid(Path& path) {
   // draft-ietf-quic-multipath-21 3.2.2: only to another CID of the same path ID. The old one is
   // retired after the new one is copied out (retiring moves the path's CID entries).
@@ -1668,6 +1702,7 @@ void Connection::on_peer_address_change(Path& path, const Tuple& tuple, ByteView
     path.validated = true;
     path.validation_deadline = path.challenge_resend_at = kNever;
     path.challenge_pending = false;
+    peer_cid_for_move(path, tuple, !(ConnectionId(dcid) == path.rx_dcid));
     path.rx_dcid = ConnectionId(dcid);
     return;
   }
@@ -1681,7 +1716,7 @@ void Connection::on_peer_address_change(Path& path, const Tuple& tuple, ByteView
   path.bytes_sent = 0;
   // 9.5: a peer that changed its connection ID on the new path gets one of ours it has not seen
   // either; one that kept its CID (NAT rebinding) may keep seeing ours.
-  if (!(ConnectionId(dcid) == path.rx_dcid)) switch_peer_cid(path);
+  peer_cid_for_move(path, tuple, !(ConnectionId(dcid) == path.rx_dcid));
   path.rx_dcid = ConnectionId(dcid);
   start_path_validation(path, now);
   // 9.3.3: the path left is challenged too. Were the move an off-path attacker's copies, the
@@ -1763,9 +1798,9 @@ void Connection::on_path_validation_timeout(Path& path, TimeNs now) {
   if (path.fallback) {
     // 9.3.2: back to the last validated 4-tuple; 9.5: with a connection ID not yet sent to (or
     // from) another address, when the peer has given us one.
+    peer_cid_for_move(path, *path.fallback, true);
     path.tuple = *path.fallback;
     path.fallback.reset();
-    switch_peer_cid(path);
     path.validated = true;
     return;
   }
@@ -1842,12 +1877,15 @@ size_t Connection::build_probe_response(uint8_t* buf, size_t limit, Path*& out_p
   // 8.2.2: padded to 1200 bytes, within 3x of what arrived from an address never validated.
   const Tuple to = responses_[i].tuple;
   limit = std::min(limit, responses_[i].budget);
+  probe_cid_for(path, to);
+  probe_dcid_ = path.has_probe_cid ? &path.probe_cid : nullptr;
   probe_tx_ = &to;
   bool eliciting = false;
   const size_t n = limit < kMinPacketRoom + kAeadTagLen ? 0
       : build_packet_as<false>(PnSpace::kApplicationData, buf, limit, path, now,
                      std::min<size_t>(limit, kMinInitialDatagram), false, eliciting);
   probe_tx_ = nullptr;
+  probe_dcid_ = nullptr;
   if (n == 0) {
     drop_path_response(i);  // no room to send or track it: the peer challenges again
     return 0;
@@ -2422,7 +2460,8 @@ size_t Connection::send_replay(uint8_t* buf, size_t limit, Tuple* tuple, TimeNs 
 size_t Connection::write_header(PnSpace s, uint8_t* buf, size_t cap, const Path& path, uint64_t pn,
                                 size_t pnl) const {
   if (s == PnSpace::kApplicationData) {
-    return write_short_header(buf, cap, path.peer_cid.view(), pn, pnl, false, (tx_gen_ & 1) != 0);
+    const ConnectionId& dcid = probe_tx_ && probe_dcid_ ? *probe_dcid_ : path.peer_cid;
+    return write_short_header(buf, cap, dcid.view(), pn, pnl, false, (tx_gen_ & 1) != 0);
   }
   LongHeaderFields h;
   h.type = packet_type_of(s);

@@ -434,6 +434,12 @@ class Connection {
     TimeNs validation_deadline = kNever;
     bool port_only_change = false;  // NAT rebinding: congestion state kept (9.4)
     std::optional<Tuple> fallback;  // the last validated 4-tuple, if validation fails (9.3.2)
+    // 9.5: the peer CID probes to another 4-tuple (PATH_RESPONSE, 9.3.3's PATH_CHALLENGE) go
+    // with, so that no CID goes to two addresses; the path takes it if it moves there.
+    bool has_probe_cid = false;
+    ConnectionId probe_cid;
+    uint64_t probe_cid_seq = 0;
+    Tuple probe_tuple;
     // 9.3.3: the 4-tuple the peer seemed to leave, challenged while the new one is validated.
     Tuple previous_tuple;
     uint64_t previous_challenge = 0;  // its data; 0 once answered
@@ -509,6 +515,8 @@ class Connection {
   bool take_fresh_peer_cid(Path& path);
   // The same, retiring the path's current one (false, nothing changed, when there is none).
   bool switch_peer_cid(Path& path);
+  void peer_cid_for_move(Path& path, const Tuple& to, bool must_change);
+  void probe_cid_for(Path& path, const Tuple& to);
   // Migration and path validation (RFC 9000 8.2, 9).
   void on_peer_address_change(Path& path, const Tuple& tuple, ByteView dcid, TimeNs now);
   void start_path_validation(Path& path, TimeNs now);
@@ -763,6 +771,7 @@ class Connection {
   std::unique_ptr<Scheduler> scheduler_;
 
   Tuple handshake_peer_;       // the 4-tuple the connection began on (its remote: 2.2 of draft-21)
+  const ConnectionId* probe_dcid_ = nullptr;  // while a probe is built: its DCID (9.5)
   ConnectionId odcid_;         // the client's first DCID (server: from the Initial or Retry token)
   ConnectionId local_scid_;    // our handshake SCID (sequence 0)
   ConnectionId initial_dcid_;  // DCID the Initial keys come from (client: before any Retry)
