@@ -106,6 +106,42 @@ TEST(QuicConnMigration, ClientMovesToNewAddressMidTransfer) {
   EXPECT_FALSE(s->closed());
 }
 
+// A client that takes only two connection IDs (the least active_connection_id_limit allows)
+// moves twice. Its answer to the server's challenge of the path it left (9.3.3) takes its one
+// spare CID (9.5: not the one it uses on the new path); 3 PTO later that CID is retired, the
+// server gives another, and the second move finds it.
+TEST(QuicConnMigration, MovesTwiceWithTwoConnectionIds) {
+  Harness h(2 << 20);
+  const Address cli3 = Address::v4(198, 18, 0, 4, 40001);
+  // Each new path slower than the last, so the challenge of the path left does not queue behind
+  // data there (a packet that late would be below the client's ACK floor, a duplicate to it).
+  ASSERT_TRUE(add_client_address(h, cli2, 20 * kMillisecond, 100'000'000, 1000).valid());
+  ASSERT_TRUE(add_client_address(h, cli3, 30 * kMillisecond, 100'000'000, 1000).valid());
+  h.client_proxy.poll_ns = 5 * kMillisecond;
+  ConnectionConfig cfg;
+  cfg.local_tp = default_tp();
+  cfg.local_tp.active_connection_id_limit = 2;
+  Connection* c = h.connect(cfg);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.received >= (1u << 20); }, 10 * kSecond));
+  ASSERT_TRUE(c->migrate(tuple_from(cli2, h.srv_addr), h.sim.now()));
+  ASSERT_TRUE(h.sim.run_until([&] { return h.client_app.fin; }, 10 * kSecond));
+  Connection* s = h.server_conn();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->stats().previous_path_validations, 1u);
+  EXPECT_EQ(c->stats().path_challenges_answered, 2u);
+  // 3 PTO of the new path, whose RTT estimate restarted at 333 ms (9.4): about 3.3 s.
+  h.sim.run_for(4 * kSecond);
+  ASSERT_TRUE(c->migrate(tuple_from(cli3, h.srv_addr), h.sim.now()));
+  ASSERT_TRUE(h.sim.run_until([&] { return !c->path_validation_pending(); }, 5 * kSecond));
+  EXPECT_EQ(c->stats().path_validations, 2u);
+  EXPECT_EQ(c->stats().path_validation_failures, 0u);
+  h.sim.run_for(200 * kMillisecond);
+  EXPECT_EQ(s->tuple().remote_port, cli3.port);
+  EXPECT_FALSE(c->closed());
+  EXPECT_FALSE(s->closed());
+}
+
 // The new path is far slower than the old one (Wi-Fi at 20 ms RTT to a congested cellular link at
 // 600 ms): the challenges the client repeats meanwhile (8.2.1) back off like Initial probes, and
 // the PATH_RESPONSE to an earlier one still completes validation (8.2.3).

@@ -400,6 +400,7 @@ void Connection::start_abandon(Path& p, uint64_t error, TimeNs now) {
   cids_->retire_peer_path(p.path_id);
   p.peer_cid = ConnectionId();
   p.has_probe_cid = false;
+  p.probe_cid_release_at = kNever;
   p.challenge_pending = false;
   p.validation_deadline = p.challenge_resend_at = kNever;
   p.probes_pending = 0;
@@ -615,7 +616,7 @@ void Connection::refresh_sched(const Path& p) const {
   c.wake_now = false;
   if (path_open(p)) {
     c.timer_at = std::min({c.timer_at, p.recovery.loss_detection_timer(), p.validation_deadline,
-                           p.challenge_resend_at, failover_deadline(p)});
+                           p.challenge_resend_at, p.probe_cid_release_at, failover_deadline(p)});
     if (c.unblocked) {
       const bool app_tx = app_tx_ready();
       if (app_tx) c.timer_at = std::min(c.timer_at, ack_at);
@@ -1563,6 +1564,7 @@ void Connection::process_frames(PnSpace s, PacketType type, const uint8_t* paylo
         // Retire Prior To reached a CID in use: the path's own, or the one of its probes.
         if (target->has_probe_cid && target->probe_cid_seq < f->retire_prior_to) {
           target->has_probe_cid = false;
+          target->probe_cid_release_at = kNever;
         }
         if (target->peer_cid_seq < f->retire_prior_to) switch_peer_cid(*target);
       } else if (err == TransportError::NO_ERROR && target && path_open(*target) &&
@@ -1633,14 +1635,19 @@ bool Connection::take_fresh_peer_cid(Path& path) {
 // deviation the README states).
 void Connection::probe_cid_for(Path& path, const Tuple& to) {
   if (path.has_probe_cid && same_four_tuple(path.probe_tuple, to)) return;
-  if (path.has_probe_cid) cids_->retire_peer_cid(path.path_id, path.probe_cid_seq);
-  path.has_probe_cid = false;
+  release_probe_cid(path);
   if (const PeerCid* fresh = cids_->pick_fresh_peer_cid(path.path_id)) {
     path.has_probe_cid = true;
     path.probe_cid = fresh->cid;
     path.probe_cid_seq = fresh->sequence;
     path.probe_tuple = to;
   }
+}
+
+void Connection::release_probe_cid(Path& path) {
+  if (path.has_probe_cid) cids_->retire_peer_cid(path.path_id, path.probe_cid_seq);
+  path.has_probe_cid = false;
+  path.probe_cid_release_at = kNever;
 }
 
 // The path moves to `to`: it sends with the CID its probes used there, if any, else (must_change:
@@ -1651,6 +1658,7 @@ void Connection::peer_cid_for_move(Path& path, const Tuple& to, bool must_change
     path.peer_cid = path.probe_cid;
     path.peer_cid_seq = path.probe_cid_seq;
     path.has_probe_cid = false;
+    path.probe_cid_release_at = kNever;
     cids_->retire_peer_cid(path.path_id, old);
     return;
   }
@@ -1886,6 +1894,10 @@ size_t Connection::build_probe_response(uint8_t* buf, size_t limit, Path*& out_p
                      std::min<size_t>(limit, kMinInitialDatagram), false, eliciting);
   probe_tx_ = nullptr;
   probe_dcid_ = nullptr;
+  if (n && path.has_probe_cid) {
+    path.probe_cid_release_at = now + 3 * pto(path);
+    touch_path(path);
+  }
   if (n == 0) {
     drop_path_response(i);  // no room to send or track it: the peer challenges again
     return 0;
@@ -3208,7 +3220,7 @@ TimeNs Connection::fresh_next_timeout(TimeNs now) const {
     t = std::min(t, p.discard_at);
     if (!path_open(p)) continue;
     t = std::min({t, p.recovery.loss_detection_timer(), p.validation_deadline,
-                  p.challenge_resend_at, failover_deadline(p, live)});
+                  p.challenge_resend_at, p.probe_cid_release_at, failover_deadline(p, live)});
     // At the anti-amplification limit nothing can go out on the path until the client sends
     // more: waking for ACKs, probes or data would spin (RFC 9002 6.2.2.1 stops the PTO timer too).
     if (!path_sendable(p) || amplification_blocked(p)) continue;
@@ -3365,6 +3377,10 @@ void Connection::on_timeout(TimeNs now) {
         touch.armed = true;
         start_path_validation(path, now);  // 8.2.1: a new challenge each PTO until the deadline
         if (path.previous_challenge) queue_previous_path_challenge(path);
+      }
+      if (now >= path.probe_cid_release_at) {
+        touch.armed = true;
+        release_probe_cid(path);
       }
       if (path_open(path)) {
         // Whatever check_failover() does changes one of these two.

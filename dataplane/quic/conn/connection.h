@@ -435,8 +435,10 @@ class Connection {
     bool port_only_change = false;  // NAT rebinding: congestion state kept (9.4)
     std::optional<Tuple> fallback;  // the last validated 4-tuple, if validation fails (9.3.2)
     // 9.5: the peer CID probes to another 4-tuple (PATH_RESPONSE, 9.3.3's PATH_CHALLENGE) go
-    // with, so that no CID goes to two addresses; the path takes it if it moves there.
+    // with, so that no CID goes to two addresses; the path takes it if it moves there, else it
+    // is retired 3 PTO after the last probe (the peer then gives a fresh one in its place).
     bool has_probe_cid = false;
+    TimeNs probe_cid_release_at = kNever;
     ConnectionId probe_cid;
     uint64_t probe_cid_seq = 0;
     Tuple probe_tuple;
@@ -517,6 +519,7 @@ class Connection {
   bool switch_peer_cid(Path& path);
   void peer_cid_for_move(Path& path, const Tuple& to, bool must_change);
   void probe_cid_for(Path& path, const Tuple& to);
+  void release_probe_cid(Path& path);
   // Migration and path validation (RFC 9000 8.2, 9).
   void on_peer_address_change(Path& path, const Tuple& tuple, ByteView dcid, TimeNs now);
   void start_path_validation(Path& path, TimeNs now);
