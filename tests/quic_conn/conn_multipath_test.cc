@@ -322,6 +322,39 @@ void expect_reset_index(const QuicEndpoint& ep, const Connection& c, size_t want
   for (size_t i = 0; i < n; ++i) EXPECT_EQ(ep.reset_token_owner(tokens[i]), &c) << i;
 }
 
+// 3.4: an abandoned path's state is kept 3 PTO, the largest among the paths, its own included:
+// a slow path (300 ms round trip) abandoned beside a fast one (20 ms) keeps its state for three
+// of its own PTOs, not three of the fast path's.
+TEST(QuicConnMultipath, AbandonedSlowPathKeptThreeOfItsOwnPto) {
+  TwoPaths t(1 << 20, link_of(10 * kMillisecond, 20'000'000, 100),
+             link_of(150 * kMillisecond, 20'000'000, 100));
+  t.h.client_app.auto_request = false;
+  Connection* c = t.h.connect(mp_client());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(t.run_until_validated(c, 5 * kSecond));
+  t.h.sim.run_for(2 * kSecond);  // RTT samples on both paths
+  const auto before = paths_of(*c);
+  ASSERT_EQ(before.size(), 2u);
+  const TimeNs slow_srtt = before[1].recovery->rtt().smoothed();
+  const TimeNs fast_srtt = before[0].recovery->rtt().smoothed();
+  ASSERT_GT(slow_srtt, 250 * kMillisecond);
+  ASSERT_LT(fast_srtt, 50 * kMillisecond);
+  const TimeNs at = t.h.sim.now();
+  ASSERT_TRUE(c->abandon_path(1, path_abandon_error::kApplicationAbandonPath, at));
+  Connection* s = t.h.server_conn();
+  ASSERT_NE(s, nullptr);
+  TimeNs client_dropped = kNever, server_dropped = kNever;
+  ASSERT_TRUE(t.h.sim.run_until([&] {
+    if (client_dropped == kNever && paths_of(*c).size() == 1) client_dropped = t.h.sim.now();
+    if (server_dropped == kNever && paths_of(*s).size() == 1) server_dropped = t.h.sim.now();
+    return client_dropped != kNever && server_dropped != kNever;
+  }, 10 * kSecond));
+  EXPECT_GE(client_dropped - at, 3 * slow_srtt);
+  EXPECT_GE(server_dropped - at, 3 * slow_srtt);
+  EXPECT_FALSE(c->closed());
+  EXPECT_FALSE(s->closed());
+}
+
 TEST(QuicConnMultipath, AbandonPathMidTransfer) {
   const LinkConfig l = link_of(10 * kMillisecond, 20'000'000, 100);
   TwoPaths t(12 << 20, l, l);

@@ -1998,7 +1998,10 @@ TransportError Connection::on_path_abandon(const PathAbandonFrame& f, TimeNs now
   if (!p->abandon_sent) {
     start_abandon(*p, f.error_code, now);  // 3.4: answer with our own PATH_ABANDON
   } else {
-    p->discard_at = now + 3 * max_pto();  // SHOULD keep state 3 PTO after receipt
+    // 3.4: state SHOULD stay 3 PTO after receipt. The abandoned path's own PTO counts (its
+    // packets are the ones in flight), and the wait begun when ours went is not cut short.
+    const TimeNs until = now + 3 * std::max(max_pto(), pto(*p));
+    p->discard_at = p->discard_at == kNever ? until : std::max(p->discard_at, until);
   }
   return TransportError::NO_ERROR;
 }
